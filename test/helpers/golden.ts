@@ -1,0 +1,27 @@
+/**
+ * Where the golden reference data lives: `../shared/golden` beside the checkout (CI and
+ * developers have it), else the trimmed copy in `test/fixtures/golden` (a clone without shared/).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function goldenDir(): string {
+  const shared = resolve(repoRoot, '..', 'shared', 'golden');
+  if (existsSync(join(shared, 'clip-rn-tiny', 'golden.json'))) return shared;
+  return join(repoRoot, 'test', 'fixtures', 'golden');
+}
+
+/** True when the full golden sets (both towers, fp32 + fp16) are available. */
+export function hasFullGolden(): boolean {
+  return existsSync(join(goldenDir(), 'clip-vit-tiny', 'model.fp32.safetensors'));
+}
+
+const cache = new Map<string, any>();
+/** golden.json of `set` ('clip-rn-tiny' | 'clip-vit-tiny'), parsed once per process. */
+export function golden(set: string): any {
+  if (!cache.has(set)) cache.set(set, JSON.parse(readFileSync(join(goldenDir(), set, 'golden.json'), 'utf8')));
+  return cache.get(set);
+}
