@@ -56,6 +56,8 @@ interface TrainableRows {
   untouchedScale: number;
 }
 
+let towerCount = 0;
+
 export interface EncodedTokens {
   /** token ids per prompt, each `contextLength` long (ClipTokenizer.tokenize output) */
   tokens: Int32Array[];
@@ -69,6 +71,9 @@ export class TextTower {
   private readonly heads: number;
   private readonly masks = new Map<number, tf.Tensor2D>();
 
+  /** tfjs variable names are global: each tower gets its own prefix */
+  private readonly scope = `text${++towerCount}`;
+
   constructor(readonly cfg: ClipConfig, sd: StateDict) {
     const t = cfg.text;
     this.heads = t.heads;
@@ -79,7 +84,7 @@ export class TextTower {
       const st = sd.get(name)!;
       const data = isLinearWeight(name) ? transpose2d(st.data!, st.shape[0]!, st.shape[1]!) : st.data!;
       const shape = isLinearWeight(name) ? [st.shape[1]!, st.shape[0]!] : st.shape;
-      this.vars.set(name, variableFrom(tf.tensor(data, shape), `text/${name}`));
+      this.vars.set(name, variableFrom(tf.tensor(data, shape), `${this.scope}/${name}`));
     }
   }
 
@@ -94,7 +99,7 @@ export class TextTower {
     if (this.rows) return;
     const ids = new Int32Array([...new Set(tokens.flatMap((t) => [...t]))].sort((a, b) => a - b));
     const idsT = tf.tensor1d(ids, 'int32');
-    const table = variableFrom(tf.gather(this.tokenTable, idsT), 'text/token_embedding.rows');
+    const table = variableFrom(tf.gather(this.tokenTable, idsT), `${this.scope}/token_embedding.rows`);
     idsT.dispose();
     this.rows = { ids, row: new Map([...ids].map((id, i) => [id, i])), table, untouchedScale: 1 };
   }
@@ -108,12 +113,15 @@ export class TextTower {
   endTraining(): void {
     const r = this.rows;
     if (!r) return;
-    const full = tf.tidy(() => {
-      const scaled = r.untouchedScale === 1 ? this.tokenTable : tf.mul(this.tokenTable, r.untouchedScale);
-      return tf.tensorScatterUpdate(scaled, tf.tensor2d(r.ids, [r.ids.length, 1], 'int32'), r.table) as tf.Tensor2D;
-    });
+    // plain JS on the host copy: exact, and avoids scatter kernels some backends lack
+    const full = Float32Array.from(this.tokenTable.dataSync() as Float32Array);
+    if (r.untouchedScale !== 1) for (let i = 0; i < full.length; i++) full[i] = Math.fround(full[i]! * r.untouchedScale);
+    const rows = r.table.dataSync() as Float32Array;
+    const w = this.tokenTable.shape[1];
+    r.ids.forEach((id, i) => full.set(rows.subarray(i * w, (i + 1) * w), id * w));
+    const shape = this.tokenTable.shape;
     this.tokenTable.dispose();
-    this.tokenTable = tf.keep(full);
+    this.tokenTable = tf.keep(tf.tensor2d(full, shape));
     r.table.dispose();
     this.rows = undefined;
   }
