@@ -1,4 +1,6 @@
 /** Every CLI command, in the order `clipface --help` lists them. */
 import type { Command } from '../command.ts';
+import { metricsCommand } from './metrics.ts';
+import { modelsCommand } from './models.ts';
 
-export const commands: Command[] = [];
+export const commands: Command[] = [metricsCommand, modelsCommand];
