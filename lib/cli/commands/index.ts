@@ -1,6 +1,7 @@
 /** Every CLI command, in the order `clipface --help` lists them. */
 import type { Command } from '../command.ts';
+import { embedCommand } from './embed.ts';
 import { metricsCommand } from './metrics.ts';
 import { modelsCommand } from './models.ts';
 
-export const commands: Command[] = [metricsCommand, modelsCommand];
+export const commands: Command[] = [embedCommand, metricsCommand, modelsCommand];
