@@ -1,7 +1,8 @@
 /** Every CLI command, in the order `clipface --help` lists them. */
 import type { Command } from '../command.ts';
+import { dataCommand } from './data.ts';
 import { embedCommand } from './embed.ts';
 import { metricsCommand } from './metrics.ts';
 import { modelsCommand } from './models.ts';
 
-export const commands: Command[] = [embedCommand, metricsCommand, modelsCommand];
+export const commands: Command[] = [dataCommand, embedCommand, metricsCommand, modelsCommand];

@@ -1,0 +1,175 @@
+/**
+ * The offline, privacy-free demo dataset (SYNTHFACE-NOTES.md): facesjs cartoon identities in the
+ * paper's shape, by default 10 enrolled people × 30 photos (6 each from front, above, below, left,
+ * right) + 2 unknown people (same distribution, 30 photos each, never trained on), and a deployment
+ * session in which every subject stands in front of one camera for a few frames.
+ *
+ * Byte-identical for the same seed and the same facesjs/sharp/libvips/librsvg/mozjpeg build: every
+ * image draws from its own stream, hash(seed, identity, index), so adding identities or images
+ * never changes the others. Images are written atomically (temp + rename), `manifest.json` last;
+ * the manifest carries ground-truth 5 points under `keypoints` (ArcFace order).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { blurAndEncodeJpeg, renderSvgRgb, synthLibraryVersions } from '../runtime/image-synth.ts';
+import { UserError } from '../util/errors.ts';
+import { writeFileAtomic } from '../util/fs-atomic.ts';
+import { streamRng, type Rng } from '../util/rng.ts';
+import { dressFace, generateFaces, posedFace, type SynthFace } from './synth-face.ts';
+import { pickName } from './synth-names.ts';
+import { photoPass, sampleDeployFrame, sampleRoom, sampleShot, sceneSvg, type Shot } from './synth-scene.ts';
+import type { DeploymentSession, Identity, ImageEntry, Manifest, View } from './types.ts';
+
+export const GENERATOR = 'clipface-synthface';
+export const GENERATOR_VERSION = 1;
+const SYNTH_VIEWS: View[] = ['front', 'above', 'below', 'left', 'right'];
+
+export interface SynthOptions {
+  /** default 1 */
+  seed?: number;
+  /** enrolled (known) identities; default 10 (paper) */
+  identities?: number;
+  /** people not enrolled; default 2 (paper) */
+  unknown?: number;
+  /** enrolment photos per person, spread evenly over the 5 views; default 30 (paper) */
+  perIdentity?: number;
+  /** image side in pixels; default 256 */
+  size?: number;
+  /** deployment frames per subject; default 5 (the paper's subjects stood 5 s before the camera) */
+  deployFrames?: number;
+  /** called after each written image */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface SynthResult { manifest: Manifest; out: string; images: number; seconds: number }
+
+function intOption(name: string, v: number, lo: number, hi: number): number {
+  if (!Number.isInteger(v) || v < lo || v > hi) throw new UserError(`data synth: --${name} must be an integer in [${lo}, ${hi}], got ${v}`);
+  return v;
+}
+
+function facesjsVersion(): string {
+  try {
+    const pkg = join(dirname(fileURLToPath(import.meta.resolve('facesjs'))), '..', 'package.json');
+    return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+  } catch { return 'unknown'; }
+}
+
+/** Refuses a non-empty folder that is not an earlier synthetic dataset; removes an earlier one's manifest and images. */
+function prepareOut(out: string): void {
+  if (!existsSync(out)) return;
+  const entries = readdirSync(out);
+  if (entries.length === 0) return;
+  const mf = join(out, 'manifest.json');
+  let old: Manifest | undefined;
+  try { old = JSON.parse(readFileSync(mf, 'utf8')) as Manifest; } catch { /* not ours */ }
+  if (old?.generator?.name !== GENERATOR) {
+    throw new UserError(`${out}: folder is not empty and holds no synthetic dataset; choose an empty or new folder for --out`);
+  }
+  rmSync(mf); // no manifest describes a half-written folder
+  const dirs = new Set<string>();
+  for (const im of old.images ?? []) {
+    if (im.path.includes('..') || isAbsolute(im.path)) continue;
+    rmSync(join(out, im.path), { force: true });
+    dirs.add(dirname(join(out, im.path)));
+  }
+  for (const d of dirs) if (d !== out && existsSync(d) && readdirSync(d).length === 0) rmSync(d, { recursive: true });
+}
+
+/** Pretty JSON with number arrays (keypoints, colour casts) kept on one line. */
+export function manifestJson(m: Manifest): string {
+  return JSON.stringify(m, null, 2)
+    .replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, inner: string) => `[${inner.split(/,\s*/).join(', ')}]`)
+    .replace(/\[\s*(\[[^[\]]*\](?:,\s*\[[^[\]]*\])*)\s*\]/g, (_, inner: string) => `[${inner.split(/\],\s*\[/).join('], [')}]`) + '\n';
+}
+
+interface Job { identity: Identity; face: SynthFace; path: string; view: View; session: string; shot: Shot; noise: Rng }
+
+async function render(job: Job, size: number, out: string): Promise<ImageEntry> {
+  const { shot } = job;
+  const dressed = dressFace(job.face.face, shot.look);
+  const face = await posedFace(dressed, shot.look, shot.pose, size);
+  const rgb = await renderSvgRgb(sceneSvg(size, shot.scene, face));
+  photoPass(rgb, shot.scene.photo, job.noise);
+  const jpeg = await blurAndEncodeJpeg(rgb, shot.scene.photo.blur, shot.scene.photo.jpeg);
+  writeFileAtomic(join(out, job.path), jpeg);
+  const { yaw, pitch, roll, ...frame } = shot.pose;
+  const occluders = [shot.look.glasses !== 'none' ? 'glasses' : '', shot.look.accessory.startsWith('hat') ? 'hat' : shot.look.accessory.startsWith('headband') ? 'headband' : ''].filter(Boolean);
+  return {
+    path: job.path, identity: job.identity.id, view: job.view, session: job.session, width: size, height: size,
+    sha256: createHash('sha256').update(jpeg).digest('hex'), keypoints: face.keypoints,
+    capture: {
+      device: 'synthetic camera', pose: { yaw, pitch, roll }, expression: shot.look.expression, occluders,
+      synth: { ...frame, jersey: shot.look.jersey, clutter: shot.scene.background.clutter.length, light: shot.scene.light, photo: shot.scene.photo },
+    },
+  };
+}
+
+export async function synthDataset(outDir: string, opts: SynthOptions = {}): Promise<SynthResult> {
+  const t0 = performance.now();
+  const seed = intOption('seed', opts.seed ?? 1, 0, 2 ** 32 - 1);
+  const nKnown = intOption('identities', opts.identities ?? 10, 1, 10000);
+  const nUnknown = intOption('unknown', opts.unknown ?? 2, 0, 10000);
+  const perIdentity = intOption('per-identity', opts.perIdentity ?? 30, 1, 10000);
+  const size = intOption('size', opts.size ?? 256, 64, 2048);
+  const deployFrames = intOption('deploy-frames', opts.deployFrames ?? 5, 0, 1000);
+  const out = resolve(outDir);
+  prepareOut(out);
+
+  const faces = generateFaces(streamRng(GENERATOR, seed, 'identities'), nKnown + nUnknown);
+  const nameRng = streamRng(GENERATOR, seed, 'names');
+  const used = new Set<string>();
+  const width = String(faces.length).length < 2 ? 2 : String(faces.length).length;
+  const identities: Identity[] = faces.map((f, i) => ({
+    id: `p${String(i + 1).padStart(width, '0')}`, name: pickName(nameRng, f.gender, used), role: i < nKnown ? 'known' : 'unknown',
+  }));
+
+  const jobs: Job[] = [];
+  const room = sampleRoom(streamRng(GENERATOR, seed, 'deploy-room'), size);
+  const deployment: DeploymentSession[] = [];
+  identities.forEach((identity, i) => {
+    const face = faces[i]!;
+    for (let j = 0; j < perIdentity; j++) {
+      const view = SYNTH_VIEWS[j % SYNTH_VIEWS.length]!;
+      const path = `${identity.id}/${view}-${String(Math.floor(j / SYNTH_VIEWS.length) + 1).padStart(2, '0')}.jpg`;
+      const shot = sampleShot(streamRng(GENERATOR, seed, 'image', identity.id, j), view, size);
+      jobs.push({ identity, face, path, view, session: 'enrol', shot, noise: streamRng(GENERATOR, seed, 'noise', identity.id, j) });
+    }
+    const frames: string[] = [];
+    for (let f = 0; f < deployFrames; f++) {
+      const path = `${identity.id}/deploy-${String(f + 1).padStart(2, '0')}.jpg`;
+      const shot = sampleDeployFrame(streamRng(GENERATOR, seed, 'deploy', identity.id, f), room);
+      jobs.push({ identity, face, path, view: 'front', session: 'deploy', shot, noise: streamRng(GENERATOR, seed, 'deploy-noise', identity.id, f) });
+      frames.push(path);
+    }
+    if (frames.length > 0) deployment.push({ subject: identity.id, known: identity.role === 'known', session: 'deploy', frames });
+  });
+
+  const images: ImageEntry[] = new Array(jobs.length);
+  let next = 0, done = 0;
+  const workers = Math.max(2, Math.min(8, availableParallelism() * 2));
+  await Promise.all(Array.from({ length: workers }, async () => {
+    while (next < jobs.length) {
+      const k = next++;
+      images[k] = await render(jobs[k]!, size, out);
+      opts.onProgress?.(++done, jobs.length);
+    }
+  }));
+
+  const manifest: Manifest = {
+    version: 1,
+    name: `synthface-seed${seed}`,
+    description: `Synthetic cartoon faces (facesjs): ${nKnown} enrolled + ${nUnknown} unknown people, ${perIdentity} enrolment photos each over 5 views, ${deployFrames} deployment frames per subject. Not real people; a pipeline check, not a face-recognition benchmark.`,
+    generator: {
+      name: GENERATOR, version: GENERATOR_VERSION, seed,
+      options: { identities: nKnown, unknown: nUnknown, perIdentity, size, deployFrames },
+      packages: { facesjs: facesjsVersion(), ...synthLibraryVersions },
+    },
+    identities, images, deployment,
+  };
+  writeFileAtomic(join(out, 'manifest.json'), manifestJson(manifest));
+  return { manifest, out, images: images.length, seconds: (performance.now() - t0) / 1000 };
+}
