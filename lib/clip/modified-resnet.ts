@@ -38,10 +38,37 @@ export class ModifiedResNet {
     };
   }
 
+  /** set by `calibrateBatchNorm`: measure each conv's output statistics in forward order */
+  private calibrating?: (conv: string, mean: Float32Array, variance: Float32Array) => void;
+
   private conv(name: string, x: T4, stride = 1): T4 {
     const { w, b } = this.convs.get(name)!;
     const pad = w.shape[0] === 3 ? 1 : 0; // PyTorch's symmetric padding=1 ('same' in tfjs would pad 0/1 at stride 2)
-    return tf.add(tf.conv2d(x, w, stride, pad), b) as T4;
+    const y = tf.add(tf.conv2d(x, w, stride, pad), b) as T4;
+    if (!this.calibrating) return y;
+    // BatchNorm calibration: standardise this conv's output over the batch, and refold so the
+    // layers after it see calibrated inputs (what a train-mode forward's running stats give)
+    const { mean, variance } = tf.moments(y, [0, 1, 2]);
+    const s = tf.rsqrt(tf.add(variance, BN_EPS));
+    this.calibrating(name, mean.dataSync() as Float32Array, variance.dataSync() as Float32Array);
+    this.convs.set(name, { w: tf.keep(tf.mul(w, s) as T4), b: tf.keep(tf.mul(tf.sub(b, mean), s) as tf.Tensor1D) });
+    w.dispose();
+    b.dispose();
+    return tf.mul(tf.sub(y, mean), s) as T4;
+  }
+
+  /**
+   * Running statistics for a random-init tower: one forward over `pixels` that standardises every
+   * conv output in turn (as BatchNorm's running averages would after training-mode passes), and
+   * reports each conv's output mean/variance, measured with the BN that was folded in at load.
+   */
+  calibrateBatchNorm(pixels: Float32Array, n: number, report: (conv: string, mean: Float32Array, variance: Float32Array) => void): void {
+    this.calibrating = report;
+    try {
+      tf.dispose(this.encode(pixels, n));
+    } finally {
+      this.calibrating = undefined;
+    }
   }
 
   private bottleneck(p: string, x: T4, stride: number, hasDownsample: boolean): T4 {
@@ -107,7 +134,7 @@ function blocks(cfg: ClipConfig): Block[] {
   return out;
 }
 
-function convBnPairs(cfg: ClipConfig): [string, string][] {
+export function convBnPairs(cfg: ClipConfig): [string, string][] {
   const pairs: [string, string][] = [['conv1', 'bn1'], ['conv2', 'bn2'], ['conv3', 'bn3']];
   for (const b of blocks(cfg)) {
     pairs.push([`${b.prefix}.conv1`, `${b.prefix}.bn1`], [`${b.prefix}.conv2`, `${b.prefix}.bn2`], [`${b.prefix}.conv3`, `${b.prefix}.bn3`]);

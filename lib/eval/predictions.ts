@@ -22,7 +22,7 @@ import { wilson, type Interval } from './stats.ts';
 export interface PredictionRow {
   /** 1-based line in the file */
   line: number;
-  kind: 'test' | 'deployment';
+  kind: 'test' | 'deployment' | 'train' | 'probe';
   subject: string;
   known: boolean;
   truth: string | null;
@@ -75,7 +75,9 @@ export function parsePredictionsCsv(text: string, source = 'predictions.csv'): P
     const at = (name: (typeof PREDICTION_COLUMNS)[number]) => (cells[col[name]] ?? '').trim();
     const where = `${source}:${line}`;
     const kind = at('kind').toLowerCase();
-    if (kind !== 'test' && kind !== 'deployment') throw new UserError(`${where}: kind "${at('kind')}" must be "test" or "deployment"`);
+    // train rows (Table I's training accuracy) and probe rows (unknown people's photos) are
+    // written by `clipface run` for open-set analysis; the summary reads test and deployment rows
+    if (!['test', 'deployment', 'train', 'probe'].includes(kind)) throw new UserError(`${where}: kind "${at('kind')}" must be test, deployment, train or probe`);
     const known = parseBool(at('known'), where);
     const truth = at('truth') || null;
     const prediction = at('prediction') && at('prediction').toLowerCase() !== UNRECOGNIZED ? at('prediction') : null;
@@ -85,10 +87,10 @@ export function parsePredictionsCsv(text: string, source = 'predictions.csv'): P
       throw new UserError(`${where}: confidence "${confText}" must be a number in [0, 1] (write 0.93, not 93)`);
     }
     if (known && !truth) throw new UserError(`${where}: known subject without a truth identity; fill the truth column`);
-    if (kind === 'test' && !known) throw new UserError(`${where}: test rows are enrolled images; set known=true and fill truth`);
+    if ((kind === 'test' || kind === 'train') && !known) throw new UserError(`${where}: test rows are enrolled images; set known=true and fill truth`);
     const subject = at('subject') || (kind === 'test' ? `row${line}` : '');
     if (!subject) throw new UserError(`${where}: deployment row without a subject; name who stood before the camera`);
-    return { line, kind, subject, known, truth: known ? truth : null, prediction, confidence };
+    return { line, kind: kind as PredictionRow['kind'], subject, known, truth: known ? truth : null, prediction, confidence };
   });
 }
 

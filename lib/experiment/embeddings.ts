@@ -1,0 +1,81 @@
+/**
+ * Image embeddings of the frozen tower, computed once: a content-addressed cache keyed by
+ * (weights id, crop sha256), one raw float32 file per crop under
+ * `<cacheDir>/embeddings/<weights id>/`. Reruns, ablations over prompts or training settings,
+ * and resumed runs never re-encode an image.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tf } from '../runtime/tf.ts';
+import { decodeImage } from '../runtime/image.ts';
+import { clipCrop, toPixelValues } from '../clip/preprocess.ts';
+import type { ClipModel } from '../clip/model.ts';
+import { writeFileAtomic } from '../util/fs-atomic.ts';
+
+export interface EmbedProgress { (done: number, total: number): void }
+
+/** Raw encode_image features [n, dim] for image files (aligned crops), via the cache. */
+export async function cachedImageEmbeddings(
+  model: ClipModel, weightsId: string, files: string[], cacheDir: string, onProgress?: EmbedProgress, batchSize = 16,
+): Promise<Float32Array> {
+  const dim = model.cfg.embedDim;
+  const dir = join(cacheDir, 'embeddings', weightsId.slice(0, 24));
+  const out = new Float32Array(files.length * dim);
+  const todo: { i: number; key: string; path: string }[] = [];
+  files.forEach((path, i) => {
+    const key = createHash('sha256').update(readFileSync(path)).digest('hex');
+    const f = join(dir, `${key}.f32`);
+    if (existsSync(f)) {
+      const buf = readFileSync(f);
+      if (buf.byteLength === dim * 4) {
+        out.set(new Float32Array(buf.buffer, buf.byteOffset, dim), i * dim);
+        return;
+      }
+    }
+    todo.push({ i, key, path });
+  });
+  const { size, mean, std } = model.cfg.preprocess;
+  const per = 3 * size * size;
+  let done = files.length - todo.length;
+  onProgress?.(done, files.length);
+  for (let b = 0; b < todo.length; b += batchSize) {
+    const batch = todo.slice(b, b + batchSize);
+    const px = new Float32Array(batch.length * per);
+    for (const [j, t] of batch.entries()) toPixelValues(clipCrop(await decodeImage(t.path), size), mean, std, px, j * per);
+    const feats = model.encodeImage(px, batch.length);
+    const data = feats.dataSync() as Float32Array;
+    feats.dispose();
+    for (const [j, t] of batch.entries()) {
+      const row = data.slice(j * dim, (j + 1) * dim);
+      out.set(row, t.i * dim);
+      writeFileAtomic(join(dir, `${t.key}.f32`), new Uint8Array(row.buffer));
+    }
+    done += batch.length;
+    onProgress?.(done, files.length);
+  }
+  return out;
+}
+
+/** Row-wise L2 normalisation of [n, dim] features, in place-safe copy. */
+export function normalizeRows(x: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i += dim) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += x[i + j]! ** 2;
+    const inv = 1 / Math.sqrt(s || 1);
+    for (let j = 0; j < dim; j++) out[i + j] = x[i + j]! * inv;
+  }
+  return out;
+}
+
+/** Softmax probabilities and cosines of normalised image rows against normalised class rows. */
+export function scoreImages(imgN: Float32Array, txtN: Float32Array, dim: number, logitScale: number): { probs: number[][]; cosines: number[][] } {
+  return tf.tidy(() => {
+    const a = tf.tensor2d(imgN, [imgN.length / dim, dim]);
+    const b = tf.tensor2d(txtN, [txtN.length / dim, dim]);
+    const cos = tf.matMul(a, b, false, true);
+    const probs = tf.softmax(tf.mul(cos, Math.exp(logitScale)));
+    return { probs: probs.arraySync() as number[][], cosines: cos.arraySync() as number[][] };
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * The data-side stages of a run: the dataset (generated when the config says so), its split, and
+ * aligned face crops for every image that will be scored. Images that fail are skipped with a
+ * reason, never silently dropped, and never stop the run.
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { loadDataset } from '../data/dataset.ts';
+import { splitDataset, type Split } from '../data/split.ts';
+import { synthDataset } from '../data/synth.ts';
+import type { Dataset, ImageEntry } from '../data/types.ts';
+import { createDetector } from '../preprocess/detector.ts';
+import { prepareDataset, type PrepareItem, type PrepareReport } from '../preprocess/prepare.ts';
+import type { ExperimentConfig } from './config.ts';
+import { repoRoot } from './config.ts';
+
+export function datasetPath(cfg: ExperimentConfig, baseDir: string): string {
+  return isAbsolute(cfg.dataset.path) ? cfg.dataset.path : resolve(baseDir, cfg.dataset.path);
+}
+
+export function cacheRoot(cfg: ExperimentConfig): string {
+  return isAbsolute(cfg.preprocess.cacheDir) ? cfg.preprocess.cacheDir : join(repoRoot, cfg.preprocess.cacheDir);
+}
+
+/** Load the dataset, generating the synthetic one first when asked and absent. */
+export async function loadOrSynth(cfg: ExperimentConfig, baseDir: string, log: (s: string) => void): Promise<Dataset> {
+  const dir = datasetPath(cfg, baseDir);
+  const s = cfg.dataset.synth;
+  if (s && !existsSync(join(dir, 'manifest.json'))) {
+    log(`generating the synthetic dataset in ${dir} (seed ${s.seed}, ${s.identities} known + ${s.unknown} unknown × ${s.perIdentity})`);
+    await synthDataset(dir, { seed: s.seed, identities: s.identities, unknown: s.unknown, perIdentity: s.perIdentity, size: s.size });
+  }
+  return loadDataset(dir);
+}
+
+export function splitFor(cfg: ExperimentConfig, ds: Dataset): Split {
+  return splitDataset(ds.manifest, { seed: cfg.dataset.split.seed ?? cfg.seed, trainFraction: cfg.dataset.split.trainFraction, kShot: cfg.dataset.split.kShot ?? undefined });
+}
+
+export interface Crops {
+  /** manifest path → absolute crop file, for images that were prepared */
+  file: Map<string, string>;
+  /** manifest path → why it was skipped */
+  skipped: Map<string, string>;
+  report: PrepareReport | null;
+}
+
+/** Align and crop every image (the paper's SCRFD + 5-point step); `none` uses the images as they are. */
+export async function prepareCrops(cfg: ExperimentConfig, ds: Dataset, images: ImageEntry[], outDir: string, size: number): Promise<Crops> {
+  const file = new Map<string, string>();
+  const skipped = new Map<string, string>();
+  if (cfg.preprocess.detector === 'none') {
+    for (const im of images) file.set(im.path, join(ds.root, im.path));
+    return { file, skipped, report: null };
+  }
+  const gt = cfg.preprocess.detector === 'ground-truth';
+  const deploymentPaths = new Set(ds.manifest.deployment?.flatMap((d) => d.frames) ?? []);
+  const items: PrepareItem[] = images.map((im) => ({
+    path: im.path, identity: im.identity, kind: deploymentPaths.has(im.path) ? 'deployment' : 'image',
+    ...(gt && im.keypoints ? { keypoints: im.keypoints } : {}),
+  }));
+  const detector = gt ? 'ground-truth' : cfg.preprocess.detector;
+  const report = await prepareDataset({
+    root: ds.root, items, out: outDir, size, margin: cfg.preprocess.margin, policy: cfg.preprocess.facePolicy,
+    detector: await createDetector(detector), cacheDir: join(cacheRoot(cfg), 'crops'),
+  });
+  for (const e of report.images) {
+    if (e.status === 'ok' && e.crop) file.set(e.path, join(outDir, e.crop));
+    else skipped.set(e.path, e.reason ?? e.code ?? 'skipped');
+  }
+  return { file, skipped, report };
+}
