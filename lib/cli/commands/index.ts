@@ -4,5 +4,6 @@ import { dataCommand } from './data.ts';
 import { embedCommand } from './embed.ts';
 import { metricsCommand } from './metrics.ts';
 import { modelsCommand } from './models.ts';
+import { runCommand } from './run.ts';
 
-export const commands: Command[] = [dataCommand, embedCommand, metricsCommand, modelsCommand];
+export const commands: Command[] = [dataCommand, embedCommand, metricsCommand, modelsCommand, runCommand];
