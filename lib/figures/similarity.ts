@@ -1,0 +1,142 @@
+/**
+ * Cosine similarity of image embeddings (paper §VI-B: "CLIP image features of different faces
+ * have ~0.8 cosine similarity"): the full image × image matrix ordered by identity, beside the
+ * block means (mean cosine within each identity and between each pair of identities).
+ */
+import { BASE_LAYOUT, check, titled, toCsv, type Figure } from './types.ts';
+
+/**
+ * Cosine similarity of every pair of rows of `features` ([n, dim], row-major), in float64.
+ * Computed once per pair and mirrored, so the result is exactly symmetric; a zero row gives 0s.
+ */
+export function cosineMatrix(features: Float32Array | Float64Array | readonly number[], dim: number): number[][] {
+  check(Number.isInteger(dim) && dim > 0 && features.length % dim === 0, 'cosineMatrix', `length ${features.length} is not a multiple of dim ${dim}`);
+  const n = features.length / dim;
+  const unit: Float64Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = Float64Array.from({ length: dim }, (_, k) => features[i * dim + k]!);
+    let sq = 0;
+    for (const x of v) sq += x * x;
+    const norm = Math.sqrt(sq);
+    unit.push(norm > 0 ? v.map((x) => x / norm) : v);
+  }
+  const out = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      let dot = 0;
+      for (let k = 0; k < dim; k++) dot += unit[i]![k]! * unit[j]![k]!;
+      out[i]![j] = dot;
+      out[j]![i] = dot;
+    }
+  }
+  return out;
+}
+
+export interface SimilaritySpec {
+  /** the identity of each row/column */
+  labels: string[];
+  /** n × n cosine similarities, rows in the same order as `labels` */
+  matrix: number[][];
+}
+
+export interface SimilarityBlocks {
+  /** row indices of the input, grouped by identity (identities in `identities` order, rows stable) */
+  order: number[];
+  identities: string[];
+  /** [start, end) of each identity in the ordered matrix */
+  ranges: [number, number][];
+  /** means[a][b]: mean cosine between images of identity a and b; a === b excludes self-pairs (NaN for a single image) */
+  means: number[][];
+  /** pair counts behind each mean */
+  pairs: number[][];
+  /** mean over all within-identity pairs (self-pairs excluded) and over all across-identity pairs */
+  within: number;
+  across: number;
+}
+
+/** Group rows by identity (sorted names unless `identityOrder` is given) and average each block. */
+export function similarityBlocks(spec: SimilaritySpec, identityOrder?: readonly string[]): SimilarityBlocks {
+  const { labels, matrix } = spec;
+  const n = labels.length;
+  check(matrix.length === n && matrix.every((r) => r.length === n), 'similarityBlocks', `matrix must be ${n}×${n} to match labels`);
+  const identities = [...(identityOrder ?? [...new Set(labels)].sort((a, b) => a.localeCompare(b)))];
+  for (const l of new Set(labels)) if (!identities.includes(l)) identities.push(l);
+  const order: number[] = [];
+  const ranges: [number, number][] = [];
+  for (const id of identities) {
+    const start = order.length;
+    labels.forEach((l, i) => { if (l === id) order.push(i); });
+    ranges.push([start, order.length]);
+  }
+  const k = identities.length;
+  const sums = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  const pairs = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  let wSum = 0, wN = 0, aSum = 0, aN = 0;
+  ranges.forEach(([s0, e0], a) => ranges.forEach(([s1, e1], b) => {
+    for (let i = s0; i < e0; i++) for (let j = s1; j < e1; j++) {
+      if (i === j) continue;
+      const v = matrix[order[i]!]![order[j]!]!;
+      sums[a]![b]! += v;
+      pairs[a]![b]!++;
+      if (a === b) { wSum += v; wN++; } else { aSum += v; aN++; }
+    }
+  }));
+  const means = sums.map((row, a) => row.map((s, b) => (pairs[a]![b]! ? s / pairs[a]![b]! : NaN)));
+  return { order, identities, ranges, means, pairs, within: wN ? wSum / wN : NaN, across: aN ? aSum / aN : NaN };
+}
+
+export interface SimilarityOptions {
+  title?: string;
+  identityOrder?: readonly string[];
+}
+
+const nullIfNaN = (x: number) => (Number.isFinite(x) ? x : null);
+
+export function similarityHeatmapFigure(spec: SimilaritySpec, opts: SimilarityOptions = {}): Figure {
+  const b = similarityBlocks(spec, opts.identityOrder);
+  const n = b.order.length;
+  const z = b.order.map((i) => b.order.map((j) => spec.matrix[i]![j]!));
+  const centers = b.ranges.map(([s, e]) => (s + e - 1) / 2);
+  const finite = z.flat().concat(b.means.flat()).filter(Number.isFinite);
+  const cmin = Math.min(0, ...finite);
+  const hover = n <= 150 ? b.order.map((i) => b.order.map((j) => `${spec.labels[i]} #${i} × ${spec.labels[j]} #${j}`)) : undefined;
+  const ticks = { tickvals: centers, ticktext: b.identities };
+  const shapes = b.ranges.map(([s, e]) => ({
+    type: 'rect', xref: 'x', yref: 'y', x0: s - 0.5, x1: e - 0.5, y0: s - 0.5, y1: e - 0.5,
+    line: { color: 'white', width: 1.5 }, fillcolor: 'rgba(0,0,0,0)',
+  }));
+  const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+  return {
+    data: [
+      {
+        type: 'heatmap', name: 'images', z, coloraxis: 'coloraxis', xaxis: 'x', yaxis: 'y',
+        ...(hover ? { text: hover, hovertemplate: '%{text}<br>cos %{z:.3f}<extra></extra>' } : {}),
+      },
+      {
+        type: 'heatmap', name: 'block means', x: b.identities, y: b.identities, z: b.means.map((r) => r.map(nullIfNaN)),
+        coloraxis: 'coloraxis', xaxis: 'x2', yaxis: 'y2', texttemplate: '%{z:.2f}', textfont: { size: b.identities.length > 15 ? 8 : 11 },
+        customdata: b.pairs, hovertemplate: '%{y} × %{x}<br>mean cos %{z:.3f}<br>%{customdata} pairs<extra></extra>',
+      },
+    ],
+    layout: {
+      ...BASE_LAYOUT,
+      title: titled(`${opts.title ?? 'Cosine similarity of image embeddings'} · mean within identity ${fmt(b.within)} · across ${fmt(b.across)}`),
+      coloraxis: { colorscale: 'Viridis', cmin, cmax: 1, colorbar: { title: { text: 'cosine' } } },
+      xaxis: { domain: [0, 0.55], ...ticks, tickangle: -45, title: { text: `images (${n}), grouped by identity` }, showgrid: false, zeroline: false },
+      yaxis: { domain: [0, 1], ...ticks, autorange: 'reversed', scaleanchor: 'x', showgrid: false, zeroline: false },
+      xaxis2: { domain: [0.63, 1], anchor: 'y2', type: 'category', tickangle: -45, title: { text: 'block means' } },
+      yaxis2: { domain: [0, 1], anchor: 'x2', type: 'category', autorange: 'reversed', scaleanchor: 'x2' },
+      shapes,
+      width: 1140,
+      height: 560,
+      margin: { ...BASE_LAYOUT.margin, l: 150, b: 140 },
+    },
+  };
+}
+
+/** One line per identity pair: identity_a,identity_b,mean_cosine,pairs. */
+export function similarityCsv(spec: SimilaritySpec, identityOrder?: readonly string[]): string {
+  const b = similarityBlocks(spec, identityOrder);
+  const rows = b.identities.flatMap((a, i) => b.identities.map((c, j) => [a, c, Number.isFinite(b.means[i]![j]!) ? b.means[i]![j] : '', b.pairs[i]![j]]));
+  return toCsv(['identity_a', 'identity_b', 'mean_cosine', 'pairs'], rows);
+}
