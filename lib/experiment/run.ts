@@ -3,7 +3,7 @@
  * dataset → split → aligned crops → frozen image embeddings (cached) → text-tower finetune
  * (checkpointed, resumable) → closed-set, deployment and open-set evaluation → results/<run>/.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
 import { initTf, tf } from '../runtime/tf.ts';
 import { ClipTokenizer } from '../clip/tokenizer.ts';
@@ -21,6 +21,7 @@ import { loadExperimentModel, RANDOM_STAMP } from './model-source.ts';
 import { progress, type Progress } from './progress.ts';
 import { cacheRoot, loadOrSynth, prepareCrops, splitFor } from './stages.ts';
 import { writeReportMd } from './report-md.ts';
+import { writeReportHtml } from '../report/report-html.ts';
 import { toCsv } from './csv.ts';
 
 export interface RunOptions {
@@ -80,7 +81,9 @@ export async function runExperiment(file: string, opts: RunOptions = {}): Promis
     return dir;
   } catch (e) {
     const interrupted = e instanceof Interrupted;
-    setStatus(interrupted ? 'interrupted' : 'failed', { error: (e as Error).message.split('\n')[0] });
+    // a run that failed before its first checkpoint leaves nothing worth keeping
+    if (!interrupted && !resumed && !hasCheckpoint(join(dir, 'checkpoint'))) rmSync(dir, { recursive: true, force: true });
+    else setStatus(interrupted ? 'interrupted' : 'failed', { error: (e as Error).message.split('\n')[0] });
     if (interrupted) throw new UserError(`interrupted; the checkpoint in ${dir} resumes with: clipface run ${file} --resume ${dir}`, 130);
     throw e;
   }
@@ -183,7 +186,9 @@ async function execute(cfg: ExperimentConfig, baseDir: string, dir: string, resu
         firstLoss: result.log[0]?.loss ?? null, finalLoss: result.log[result.log.length - 1]?.loss ?? null, accuracy: trainAcc,
       },
       zeroShot: { closedSetAccuracy: evaluate(zsAll, { classes: classes.map((c) => c.id), threshold: cfg.evaluation.threshold, aggregation: cfg.evaluation.aggregation, enrolledRejected: cfg.evaluation.enrolledRejected, bootstrap: 0, seed: cfg.seed }).closedSet.accuracy },
-      tableI: ev.deployment ? { trainingAccuracy: trainAcc, deploymentAccuracy: ev.deployment.accuracy, fpr: ev.deployment.fpr, fnr: ev.deployment.fnr } : null,
+      // Table I's 'training accuracy': we read it as the accuracy on the 20 % held-out split of the
+      // training data (the only closed-set number the paper reports); train.accuracy is the 80 % itself
+      tableI: ev.deployment ? { trainingAccuracy: ev.closedSet.accuracy, deploymentAccuracy: ev.deployment.accuracy, fpr: ev.deployment.fpr, fnr: ev.deployment.fnr } : null,
       closedSet: ev.closedSet,
       deployment: ev.deployment,
       openSet: ev.openSet,
@@ -191,7 +196,14 @@ async function execute(cfg: ExperimentConfig, baseDir: string, dir: string, resu
     writeJsonAtomic(join(dir, 'metrics.json'), metrics);
     writeFileAtomic(join(dir, 'predictions.csv'), toCsv(['kind', 'path', 'subject', 'known', 'truth', 'prediction', 'confidence', 'accepted'], ev.rows.map((r) => [r.kind, r.path, r.subject, r.known, r.truth, r.prediction, r.confidence, r.accepted])));
     writeTrainLog(dir, result.log);
+    // image embeddings of the held-out split, for the similarity heatmaps (paper §VI-B)
+    const testRows = usable.map((u, i) => (u.kind === 'test' ? i : -1)).filter((i) => i >= 0);
+    writeJsonAtomic(join(dir, 'features.json'), {
+      labels: testRows.map((r) => usable[r]!.entry.identity), paths: testRows.map((r) => usable[r]!.entry.path), dim,
+      features: testRows.flatMap((r) => Array.from(feats.subarray(r * dim, (r + 1) * dim), (x) => Math.round(x * 1e6) / 1e6)),
+    });
     writeReportMd(dir, cfg, metrics);
+    writeReportHtml(dir, { standaloneFigures: false });
     say(`closed-set accuracy ${(ev.closedSet.accuracy * 100).toFixed(1)} % (chance ${(100 / classes.length).toFixed(1)} %)` +
       (ev.deployment ? `; deployment acc ${(ev.deployment.accuracy * 100).toFixed(1)} %, FPR ${(ev.deployment.fpr * 100).toFixed(1)} %, FNR ${(ev.deployment.fnr * 100).toFixed(1)} %` : ''));
   } finally {

@@ -11,6 +11,7 @@ import { synthDataset } from '../data/synth.ts';
 import type { Dataset, ImageEntry } from '../data/types.ts';
 import { createDetector } from '../preprocess/detector.ts';
 import { prepareDataset, type PrepareItem, type PrepareReport } from '../preprocess/prepare.ts';
+import { UserError } from '../util/errors.ts';
 import type { ExperimentConfig } from './config.ts';
 import { repoRoot } from './config.ts';
 
@@ -29,6 +30,9 @@ export async function loadOrSynth(cfg: ExperimentConfig, baseDir: string, log: (
   if (s && !existsSync(join(dir, 'manifest.json'))) {
     log(`generating the synthetic dataset in ${dir} (seed ${s.seed}, ${s.identities} known + ${s.unknown} unknown × ${s.perIdentity})`);
     await synthDataset(dir, { seed: s.seed, identities: s.identities, unknown: s.unknown, perIdentity: s.perIdentity, size: s.size });
+  }
+  if (!existsSync(dir)) {
+    throw new UserError(`dataset.path: ${dir} does not exist; put your data there (a folder per person, or manifest.json; see data-spec/README.md) or set dataset.synth to generate the demo set`);
   }
   return loadDataset(dir);
 }
