@@ -18,6 +18,7 @@ export interface ExperimentConfig {
   name: string;
   description: string;
   seed: number;
+  method: { kind: string };
   dataset: {
     path: string;
     synth: null | { seed: number; identities: number; unknown: number; perIdentity: number; size: number };

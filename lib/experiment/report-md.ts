@@ -13,7 +13,7 @@ export function writeReportMd(dir: string, cfg: ExperimentConfig, m: any): void 
   lines.push('Intended use: research and teaching. OpenAI\'s CLIP model card places face recognition out of scope for deployment.', '');
   lines.push(`- model: ${m.model}`, `- data: ${m.data.root} (train ${m.data.train}, test ${m.data.test}, unknown-person images ${m.data.unknownImages}, deployment frames ${m.data.deploymentFrames}, skipped ${m.data.skipped.length})`);
   lines.push(`- prompt: "${cfg.prompt.template}"`, `- training: ${cfg.training.epochs} epoch(s), batch ${cfg.training.batchSize}, AdamW lr ${cfg.training.lr} wd ${cfg.training.weightDecay}, ${cfg.training.schedule} schedule, seed ${cfg.training.seed}`, '');
-  lines.push('## Training', '', `${m.train.steps} steps; loss ${m.train.firstLoss?.toFixed?.(4) ?? 'n/a'} → ${m.train.finalLoss?.toFixed?.(4) ?? 'n/a'}; training-split accuracy ${pct(m.train.accuracy)} (zero-shot test accuracy before training: ${pct(m.zeroShot.closedSetAccuracy)}).`, '');
+  lines.push('## Training', '', `${m.train.steps} steps; loss ${m.train.firstLoss?.toFixed?.(4) ?? 'n/a'} → ${m.train.finalLoss?.toFixed?.(4) ?? 'n/a'}; training-split accuracy ${pct(m.train.accuracy)} ${m.method.zeroShotTestAccuracy !== undefined ? ` (zero-shot test accuracy before training: ${pct(m.method.zeroShotTestAccuracy)})` : ''}.`, '');
   const cs = m.closedSet;
   lines.push('## Closed set (test split)', '', `Accuracy ${pct(cs.accuracy)} on ${cs.images} images (chance ${pct(cs.chance)}; Wilson 95 % ${pct(cs.wilson95.lower)}–${pct(cs.wilson95.upper)}).`, '');
   if (m.deployment) {

@@ -1,28 +1,21 @@
 /**
  * `clipface run`: one experiment end to end, the paper's study in one call.
- * dataset → split → aligned crops → frozen image embeddings (cached) → text-tower finetune
- * (checkpointed, resumable) → closed-set, deployment and open-set evaluation → results/<run>/.
+ * dataset → split → aligned crops → method (the paper's: frozen image embeddings + text-tower
+ * finetune, checkpointed and resumable) → closed-set, deployment and open-set evaluation →
+ * results/<date>-<name>-<hash>/.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { basename, isAbsolute, join } from 'node:path';
-import { initTf, tf } from '../runtime/tf.ts';
-import { ClipTokenizer } from '../clip/tokenizer.ts';
-import { l2normalize } from '../clip/model.ts';
-import { finetuneTextTower } from '../train/finetune.ts';
+import { isAbsolute, join } from 'node:path';
+import { initTf } from '../runtime/tf.ts';
 import { UserError } from '../util/errors.ts';
-import { writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.ts';
-import type { ImageEntry } from '../data/types.ts';
+import { writeJsonAtomic } from '../util/fs-atomic.ts';
+import { getMethod } from '../methods/index.ts';
+import { Interrupted, type RunContext, type RunImage } from '../methods/types.ts';
 import { configHash, loadExperiment, repoRoot, type ExperimentConfig } from './config.ts';
 import { environment } from './env.ts';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
-import { cachedImageEmbeddings, normalizeRows, scoreImages } from './embeddings.ts';
-import { evaluate, splitAccuracy, type ScoredImage } from './evaluate.ts';
-import { loadExperimentModel, RANDOM_STAMP } from './model-source.ts';
-import { progress, type Progress } from './progress.ts';
-import { cacheRoot, loadOrSynth, prepareCrops, splitFor } from './stages.ts';
-import { writeReportMd } from './report-md.ts';
-import { writeReportHtml } from '../report/report-html.ts';
-import { toCsv } from './csv.ts';
+import { hasCheckpoint } from './checkpoint.ts';
+import { loadOrSynth, prepareCrops, splitFor, type Crops } from './stages.ts';
+import { writeOutputs } from './outputs.ts';
 
 export interface RunOptions {
   sets?: string[];
@@ -65,6 +58,7 @@ function chooseRunDir(cfg: ExperimentConfig, hash: string, resume: RunOptions['r
 
 export async function runExperiment(file: string, opts: RunOptions = {}): Promise<string> {
   const { config: cfg, baseDir } = loadExperiment(file, opts.sets ?? []);
+  const method = getMethod(cfg.method.kind);
   const hash = configHash(cfg);
   const say = (s: string) => { if (!opts.quiet) process.stderr.write(`run: ${s}\n`); };
   const { dir, resumed } = chooseRunDir(cfg, hash, opts.resume);
@@ -73,10 +67,44 @@ export async function runExperiment(file: string, opts: RunOptions = {}): Promis
   writeJsonAtomic(join(dir, 'config.json'), cfg);
   setStatus('running');
   say(`${resumed ? 'resuming' : 'results in'} ${dir}`);
+  let stop = false;
+  const onSigint = () => { stop = true; say('Ctrl-C: stopping after this step and saving a checkpoint'); };
+  process.once('SIGINT', onSigint);
   try {
     const backend = await initTf({ quiet: opts.quiet });
     writeJsonAtomic(join(dir, 'env.json'), { ...environment(cfg.seed), backend, configHash: hash, experimentFile: file });
-    await execute(cfg, baseDir, dir, resumed, say);
+    const ds = await loadOrSynth(cfg, baseDir, say);
+    const split = splitFor(cfg, ds);
+    const images: RunImage[] = [
+      ...split.train.map((entry) => ({ entry, kind: 'train' as const })),
+      ...split.test.map((entry) => ({ entry, kind: 'test' as const })),
+      ...split.unknown.map((entry) => ({ entry, kind: 'probe' as const })),
+      ...split.deployment.map((entry) => ({ entry, kind: 'deployment' as const })),
+    ];
+    const trainIds = new Set(split.train.map((e) => e.identity));
+    const classes = ds.manifest.identities.filter((p) => p.role === 'known' && trainIds.has(p.id));
+    if (classes.length < 2) throw new UserError(`${ds.root}: fewer than 2 enrolled identities with training images`);
+    const bySize = new Map<number, Promise<Crops>>();
+    const skipped = new Map<string, string>();
+    const ctx: RunContext = {
+      cfg, baseDir, dir, resumed, ds, images, classes, say,
+      shouldStop: (steps) => stop || process.env.CLIPFACE_STOP_AFTER_STEP === String(steps),
+      crops: (size) => {
+        if (!bySize.has(size)) {
+          bySize.set(size, prepareCrops(cfg, ds, images.map((i) => i.entry), join(dir, bySize.size ? `prepare-${size}` : 'prepare'), size).then((c) => {
+            for (const [p, why] of c.skipped) skipped.set(p, why);
+            if (c.skipped.size) say(`${c.skipped.size} image(s) skipped in preprocessing (see the prepare report in ${dir})`);
+            return c;
+          }));
+        }
+        return bySize.get(size)!;
+      },
+    };
+    const result = await method.run(ctx);
+    const m = writeOutputs(ctx, method.name, result, skipped);
+    const d = m.deployment;
+    say(`closed-set accuracy ${(m.closedSet.accuracy * 100).toFixed(1)} % (chance ${(100 / classes.length).toFixed(1)} %)` +
+      (d ? `; deployment acc ${(d.accuracy * 100).toFixed(1)} %, FPR ${(d.fpr * 100).toFixed(1)} %, FNR ${(d.fnr * 100).toFixed(1)} %` : ''));
     setStatus('finished');
     return dir;
   } catch (e) {
@@ -86,131 +114,7 @@ export async function runExperiment(file: string, opts: RunOptions = {}): Promis
     else setStatus(interrupted ? 'interrupted' : 'failed', { error: (e as Error).message.split('\n')[0] });
     if (interrupted) throw new UserError(`interrupted; the checkpoint in ${dir} resumes with: clipface run ${file} --resume ${dir}`, 130);
     throw e;
-  }
-}
-
-class Interrupted extends Error {}
-
-async function execute(cfg: ExperimentConfig, baseDir: string, dir: string, resumed: boolean, say: (s: string) => void): Promise<void> {
-  const ds = await loadOrSynth(cfg, baseDir, say);
-  const split = splitFor(cfg, ds);
-  const loaded = await loadExperimentModel(cfg, baseDir);
-  const { model } = loaded;
-  if (loaded.random) say(`MODEL: ${loaded.description}${loaded.fallbackReason ? ` (${loaded.fallbackReason})` : ''}`);
-  try {
-    const images: { entry: ImageEntry; kind: ScoredImage['kind'] }[] = [
-      ...split.train.map((entry) => ({ entry, kind: 'train' as const })),
-      ...split.test.map((entry) => ({ entry, kind: 'test' as const })),
-      ...split.unknown.map((entry) => ({ entry, kind: 'probe' as const })),
-      ...split.deployment.map((entry) => ({ entry, kind: 'deployment' as const })),
-    ];
-    const crops = await prepareCrops(cfg, ds, images.map((i) => i.entry), join(dir, 'prepare'), model.cfg.vision.imageSize);
-    const usable = images.filter((i) => crops.file.has(i.entry.path));
-    if (crops.skipped.size) say(`${crops.skipped.size} image(s) skipped in preprocessing (see prepare/prepare-report.json)`);
-
-    // classes: the enrolled identities that have training images, in manifest order
-    const trainIds = new Set(usable.filter((i) => i.kind === 'train').map((i) => i.entry.identity));
-    const classes = ds.manifest.identities.filter((p) => p.role === 'known' && trainIds.has(p.id));
-    if (classes.length < 2) throw new UserError(`${ds.root}: fewer than 2 enrolled identities with usable training images`);
-    const classIndex = new Map(classes.map((c, i) => [c.id, i]));
-    const prompts = classes.map((c) => cfg.prompt.template.replaceAll('{name}', c.name));
-    const tokens = ClipTokenizer.load().tokenize(prompts, model.cfg.text.contextLength).tokens;
-
-    const dim = model.cfg.embedDim;
-    const bar = progress('embed images', usable.length);
-    const raw = await cachedImageEmbeddings(model, loaded.weightsId, usable.map((i) => crops.file.get(i.entry.path)!), cacheRoot(cfg), (d) => bar.update(d));
-    bar.stop();
-    const feats = normalizeRows(raw, dim);
-    const trainRows = usable.map((u, i) => (u.kind === 'train' ? i : -1)).filter((i) => i >= 0);
-    const trainFeats = new Float32Array(trainRows.length * dim);
-    trainRows.forEach((r, j) => trainFeats.set(feats.subarray(r * dim, (r + 1) * dim), j * dim));
-    const labels = Int32Array.from(trainRows, (r) => classIndex.get(usable[r]!.entry.identity)!);
-
-    const textFeatures = () => tf.tidy(() => l2normalize(model.encodeText(tokens)).dataSync() as Float32Array);
-    const zeroShot = scoreImages(feats, textFeatures(), dim, model.logitScale);
-
-    // finetune (the paper's single-shot pass by default)
-    const ckptDir = join(dir, 'checkpoint');
-    const resume = resumed && hasCheckpoint(ckptDir) ? loadCheckpoint(ckptDir) : undefined;
-    let stop = false;
-    const onSigint = () => { stop = true; say('Ctrl-C: stopping after this step and saving a checkpoint'); };
-    process.once('SIGINT', onSigint);
-    let tbar: Progress | undefined;
-    const logRows: string[][] = [];
-    const meta = { model: loaded.description, config: basename(dir) };
-    const result = cfg.training.epochs === 0 ? { log: [], stopped: undefined } : await finetuneTextTower(model, trainFeats, labels, tokens, {
-      epochs: cfg.training.epochs, batchSize: cfg.training.batchSize, weightDecay: cfg.training.weightDecay,
-      betas: cfg.training.betas, eps: cfg.training.eps, seed: cfg.training.seed ?? cfg.seed,
-      schedule: { kind: cfg.training.schedule, lr: cfg.training.lr, minLr: cfg.training.minLr, warmupSteps: cfg.training.warmupSteps },
-    }, {
-      checkpointEvery: cfg.training.checkpointEvery,
-      shouldStop: () => stop || process.env.CLIPFACE_STOP_AFTER_STEP === String(logRows.length),
-      onStep: (l, total) => {
-        tbar ??= progress('finetune', total);
-        logRows.push([l.step, l.epoch, l.lr, l.loss, l.batchAccuracy].map(String));
-        tbar.update(l.step, `loss ${l.loss.toFixed(4)}`);
-      },
-      onCheckpoint: (state) => {
-        saveCheckpoint(ckptDir, state, meta);
-        writeTrainLog(dir, state.log);
-      },
-    }, resume);
-    tbar?.stop();
-    process.off('SIGINT', onSigint);
-    if (result.stopped === 'interrupted') throw new Interrupted();
-    if (result.stopped) throw new UserError(`training stopped: ${result.stopped}; the last good checkpoint is in ${ckptDir}`);
-
-    // evaluate with the finetuned text tower
-    const scored = scoreImages(feats, textFeatures(), dim, model.logitScale);
-    const all: ScoredImage[] = usable.map((u, i) => ({
-      path: u.entry.path, kind: u.kind, subject: u.entry.identity, known: classIndex.has(u.entry.identity),
-      truth: classIndex.get(u.entry.identity) ?? -1, probs: scored.probs[i]!, cosines: scored.cosines[i]!,
-    }));
-    const ev = evaluate(all, {
-      classes: classes.map((c) => c.id), threshold: cfg.evaluation.threshold, aggregation: cfg.evaluation.aggregation,
-      enrolledRejected: cfg.evaluation.enrolledRejected, bootstrap: cfg.evaluation.bootstrap, seed: cfg.seed,
-    });
-    const zsAll = all.map((a, i) => ({ ...a, probs: zeroShot.probs[i]!, cosines: zeroShot.cosines[i]! }));
-    const trainAcc = splitAccuracy(all.filter((a) => a.kind === 'train'));
-    const metrics = {
-      ...(loaded.random ? { stamp: RANDOM_STAMP } : {}),
-      experiment: cfg.name, configHash: configHash(cfg), model: loaded.description,
-      classes: classes.map((c) => ({ id: c.id, name: c.name, prompt: cfg.prompt.template.replaceAll('{name}', c.name) })),
-      data: {
-        root: ds.root, train: split.train.length, test: split.test.length, unknownImages: split.unknown.length,
-        deploymentFrames: split.deployment.length, skipped: [...crops.skipped].map(([path, reason]) => ({ path, reason })),
-        problems: ds.problems.length,
-      },
-      train: {
-        steps: result.log.length, epochs: cfg.training.epochs, losses: result.log.map((l) => l.loss),
-        firstLoss: result.log[0]?.loss ?? null, finalLoss: result.log[result.log.length - 1]?.loss ?? null, accuracy: trainAcc,
-      },
-      zeroShot: { closedSetAccuracy: evaluate(zsAll, { classes: classes.map((c) => c.id), threshold: cfg.evaluation.threshold, aggregation: cfg.evaluation.aggregation, enrolledRejected: cfg.evaluation.enrolledRejected, bootstrap: 0, seed: cfg.seed }).closedSet.accuracy },
-      // Table I's 'training accuracy': we read it as the accuracy on the 20 % held-out split of the
-      // training data (the only closed-set number the paper reports); train.accuracy is the 80 % itself
-      tableI: ev.deployment ? { trainingAccuracy: ev.closedSet.accuracy, deploymentAccuracy: ev.deployment.accuracy, fpr: ev.deployment.fpr, fnr: ev.deployment.fnr } : null,
-      closedSet: ev.closedSet,
-      deployment: ev.deployment,
-      openSet: ev.openSet,
-    };
-    writeJsonAtomic(join(dir, 'metrics.json'), metrics);
-    writeFileAtomic(join(dir, 'predictions.csv'), toCsv(['kind', 'path', 'subject', 'known', 'truth', 'prediction', 'confidence', 'accepted'], ev.rows.map((r) => [r.kind, r.path, r.subject, r.known, r.truth, r.prediction, r.confidence, r.accepted])));
-    writeTrainLog(dir, result.log);
-    // image embeddings of the held-out split, for the similarity heatmaps (paper §VI-B)
-    const testRows = usable.map((u, i) => (u.kind === 'test' ? i : -1)).filter((i) => i >= 0);
-    writeJsonAtomic(join(dir, 'features.json'), {
-      labels: testRows.map((r) => usable[r]!.entry.identity), paths: testRows.map((r) => usable[r]!.entry.path), dim,
-      features: testRows.flatMap((r) => Array.from(feats.subarray(r * dim, (r + 1) * dim), (x) => Math.round(x * 1e6) / 1e6)),
-    });
-    writeReportMd(dir, cfg, metrics);
-    writeReportHtml(dir, { standaloneFigures: false });
-    say(`closed-set accuracy ${(ev.closedSet.accuracy * 100).toFixed(1)} % (chance ${(100 / classes.length).toFixed(1)} %)` +
-      (ev.deployment ? `; deployment acc ${(ev.deployment.accuracy * 100).toFixed(1)} %, FPR ${(ev.deployment.fpr * 100).toFixed(1)} %, FNR ${(ev.deployment.fnr * 100).toFixed(1)} %` : ''));
   } finally {
-    model.dispose();
+    process.off('SIGINT', onSigint);
   }
-}
-
-function writeTrainLog(dir: string, log: { step: number; epoch: number; lr: number; loss: number; batchAccuracy: number; ms: number }[]): void {
-  writeFileAtomic(join(dir, 'train-log.csv'), toCsv(['step', 'epoch', 'lr', 'loss', 'batch_accuracy', 'ms'], log.map((l) => [l.step, l.epoch, l.lr, l.loss, l.batchAccuracy, Math.round(l.ms)])));
 }

@@ -1,0 +1,12 @@
+/** The methods a run can use (`method.kind` in the experiment config). */
+import { UserError } from '../util/errors.ts';
+import { clipFinetune } from './clip-finetune.ts';
+import type { Method } from './types.ts';
+
+export const methods: Method[] = [clipFinetune];
+
+export function getMethod(name: string): Method {
+  const m = methods.find((x) => x.name === name);
+  if (!m) throw new UserError(`method.kind "${name}" is not a method; known: ${methods.map((x) => x.name).join(', ')}`);
+  return m;
+}
