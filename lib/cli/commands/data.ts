@@ -10,6 +10,7 @@ import { inspectDataset } from '../../data/dataset.ts';
 import { splitDataset, PAPER_TRAIN_FRACTION } from '../../data/split.ts';
 import { synthDataset } from '../../data/synth.ts';
 import { VIEWS, type Dataset, type Problem } from '../../data/types.ts';
+import { PREPARE_HELP, runPrepareCommand } from '../../preprocess/prepare-cli.ts';
 
 const help = `usage: clipface data <subcommand>
 
@@ -26,6 +27,8 @@ const help = `usage: clipface data <subcommand>
       folder per person) and print identities, images per view and the seeded split sizes.
       Exits 1 listing every error; warnings are listed but do not fail. --skip-hashes does not
       compare files with their sha256 in the manifest.
+
+${PREPARE_HELP}
 
 See data-spec/README.md for the dataset conventions.`;
 
@@ -121,15 +124,15 @@ function check(argv: string[]): number {
 
 export const dataCommand: Command = {
   name: 'data',
-  summary: 'synthetic demo dataset (synth) and dataset validation (check)',
+  summary: 'synthetic demo dataset (synth), dataset validation (check), face crops (prepare)',
   help,
   async run(argv) {
     const [sub, ...rest] = argv;
     switch (sub) {
       case 'synth': return synth(rest);
       case 'check': return check(rest);
-      // prepare: wired by the preprocessing half (lib/preprocess/prepare-cli.ts) once it exists
-      default: throw new UserError(`data: unknown subcommand "${sub ?? ''}"; use synth or check (see "clipface data --help")`);
+      case 'prepare': return runPrepareCommand(rest);
+      default: throw new UserError(`data: unknown subcommand "${sub ?? ''}"; use synth, check or prepare (see "clipface data --help")`);
     }
   },
 };
