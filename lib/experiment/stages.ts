@@ -57,13 +57,12 @@ export async function prepareCrops(cfg: ExperimentConfig, ds: Dataset, images: I
     for (const im of images) file.set(im.path, join(ds.root, im.path));
     return { file, skipped, report: null };
   }
-  const gt = cfg.preprocess.detector === 'ground-truth';
   const deploymentPaths = new Set(ds.manifest.deployment?.flatMap((d) => d.frames) ?? []);
   const items: PrepareItem[] = images.map((im) => ({
     path: im.path, identity: im.identity, kind: deploymentPaths.has(im.path) ? 'deployment' : 'image',
-    ...(gt && im.keypoints ? { keypoints: im.keypoints } : {}),
+    ...(im.keypoints ? { keypoints: im.keypoints } : {}),
   }));
-  const detector = gt ? 'ground-truth' : cfg.preprocess.detector;
+  const detector = cfg.preprocess.detector;
   const report = await prepareDataset({
     root: ds.root, items, out: outDir, size, margin: cfg.preprocess.margin, policy: cfg.preprocess.facePolicy,
     detector: await createDetector(detector), cacheDir: join(cacheRoot(cfg), 'crops'),
