@@ -131,3 +131,16 @@ test('run: bad experiment files fail with one line and leave no results folder',
   assert.match(clipface(['run', bad]).stderr, /bad\.json: invalid experiment config: trainig: unknown key/);
   assert.match(clipface(['run', join(work, 'missing.json')]).stderr, /missing\.json: file not found/);
 });
+
+test('experiments/demo.json (the README main job): training loss falls and closed-set accuracy ≥ 3× chance', () => {
+  const r = clipface(['run', join(repoRoot, 'experiments/demo.json'), '--quiet',
+    '--set', `dataset.path=${join(work, 'demo')}`, '--set', `preprocess.cacheDir=${join(work, 'demo-cache')}`, '--set', `output.resultsDir=${join(work, 'demo-results')}`]);
+  assert.equal(r.code, 0, r.stderr);
+  const m = metricsOf(r.dir);
+  const losses: number[] = m.train.losses;
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  assert.ok(mean(losses.slice(-15)) < mean(losses.slice(0, 15)) - 0.3, `loss falls: ${mean(losses.slice(0, 15))} → ${mean(losses.slice(-15))}`);
+  assert.ok(m.closedSet.accuracy >= 3 * m.closedSet.chance, `accuracy ${m.closedSet.accuracy} vs chance ${m.closedSet.chance}`);
+  assert.equal(m.data.skipped.length, 0, 'ground-truth alignment keeps every image');
+  assert.equal(m.deployment.tp + m.deployment.fn + m.deployment.fp + m.deployment.tn, 12, '10 enrolled + 2 unknown subjects');
+});
