@@ -84,3 +84,24 @@ test('predictions CSV: quoting, line numbers in errors, unrecognized spelled out
   assert.equal(summary.test!.images, 4);
   assert.equal(summary.deployment!.decisions.length, 12);
 });
+
+test('clipface metrics --compare runs McNemar on paired test images (by path)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'clipface-mcnemar-'));
+  const rows = (right: boolean[]) => ['kind,path,subject,known,truth,prediction,confidence',
+    ...right.map((ok, i) => `test,img${i}.jpg,p${i % 3},true,p${i % 3},${ok ? `p${i % 3}` : 'px'},0.9`)].join('\n') + '\n';
+  // A right on 0..9, B right on 0..3 and 10..11: b = 6 (A only), c = 2 (B only)
+  const a = Array.from({ length: 12 }, (_, i) => i < 10);
+  const b = Array.from({ length: 12 }, (_, i) => i < 4 || i >= 10);
+  writeFileSync(join(dir, 'a.csv'), rows(a));
+  // B's rows in another order: pairing must go by path, not by position
+  const bLines = rows(b).trim().split('\n');
+  writeFileSync(join(dir, 'b.csv'), [bLines[0], ...bLines.slice(1).reverse()].join('\n') + '\n');
+  const r = clipface('metrics', '--predictions', join(dir, 'a.csv'), '--compare', join(dir, 'b.csv'), '--json');
+  assert.equal(r.code, 0, r.err);
+  const m = JSON.parse(r.out);
+  assert.equal(m.pairs, 12);
+  assert.equal(m.b, 6);
+  assert.equal(m.c, 2);
+  assert.ok(Math.abs(m.exactP - 0.2890625) < 1e-9, `exact p ${m.exactP}`); // 2·P(X ≤ 2), X ~ Bin(8, ½) = 2·37/256
+  rmSync(dir, { recursive: true, force: true });
+});

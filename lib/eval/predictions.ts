@@ -28,6 +28,8 @@ export interface PredictionRow {
   truth: string | null;
   prediction: string | null;
   confidence: number;
+  /** the image, when the file has a `path` column (clipface run writes one): pairs rows across runs */
+  path?: string;
 }
 
 export const PREDICTION_COLUMNS = ['kind', 'subject', 'known', 'truth', 'prediction', 'confidence'] as const;
@@ -71,6 +73,7 @@ export function parsePredictionsCsv(text: string, source = 'predictions.csv'): P
       throw new UserError(`${source}: missing column "${name}"; the header must name ${PREDICTION_COLUMNS.join(',')}`);
     }
   }
+  const pathCol = header.indexOf('path');
   return rows.map(({ line, cells }) => {
     const at = (name: (typeof PREDICTION_COLUMNS)[number]) => (cells[col[name]] ?? '').trim();
     const where = `${source}:${line}`;
@@ -90,7 +93,8 @@ export function parsePredictionsCsv(text: string, source = 'predictions.csv'): P
     if ((kind === 'test' || kind === 'train') && !known) throw new UserError(`${where}: test rows are enrolled images; set known=true and fill truth`);
     const subject = at('subject') || (kind === 'test' ? `row${line}` : '');
     if (!subject) throw new UserError(`${where}: deployment row without a subject; name who stood before the camera`);
-    return { line, kind: kind as PredictionRow['kind'], subject, known, truth: known ? truth : null, prediction, confidence };
+    const path = pathCol >= 0 ? (cells[pathCol] ?? '').trim() : '';
+    return { line, kind: kind as PredictionRow['kind'], subject, known, truth: known ? truth : null, prediction, confidence, ...(path ? { path } : {}) };
   });
 }
 

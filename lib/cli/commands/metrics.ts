@@ -7,7 +7,8 @@ import type { Command } from '../command.ts';
 import { parse } from '../args.ts';
 import { UserError } from '../../util/errors.ts';
 import { paperRatesFromCounts, PAPER_THRESHOLD, type Counts, type PaperRates } from '../../eval/deployment.ts';
-import { parsePredictionsCsv, summarizePredictions, type PredictionsSummary } from '../../eval/predictions.ts';
+import { parsePredictionsCsv, summarizePredictions, type PredictionRow, type PredictionsSummary } from '../../eval/predictions.ts';
+import { mcnemar } from '../../eval/stats.ts';
 import { wilson } from '../../eval/stats.ts';
 
 const help = `usage: clipface metrics --counts TP,FN,FP,TN [--json]
@@ -37,6 +38,8 @@ options:
                               decisions (default; ties → unrecognized) or "mean-prob" (threshold the
                               mean confidence of the top identity)
   --enrolled-rejected fp|tn   count a rejected enrolled subject as FP (default) or TN (lenient)
+  --compare <other.csv>       McNemar's test between this file's test rows and another run's
+                              (paired by the path column that clipface run writes)
   --json                      print one JSON object instead of tables`;
 
 async function run(argv: string[]): Promise<number> {
@@ -47,6 +50,7 @@ async function run(argv: string[]): Promise<number> {
     aggregation: { type: 'string' },
     'enrolled-rejected': { type: 'string' },
     json: { type: 'boolean', default: false },
+    compare: { type: 'string' },
   });
   if (!values.counts === !values.predictions) {
     throw new UserError('metrics: give exactly one of --counts TP,FN,FP,TN or --predictions <file.csv> (see "clipface metrics --help")');
@@ -71,7 +75,9 @@ async function run(argv: string[]): Promise<number> {
   } catch (e) {
     throw new UserError(`metrics: cannot read --predictions ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path`);
   }
-  const summary = summarizePredictions(parsePredictionsCsv(text, file), { threshold, aggregation, enrolledRejected });
+  const rows = parsePredictionsCsv(text, file);
+  if (values.compare) return compare(rows, file, values.compare, values.json ?? false);
+  const summary = summarizePredictions(rows, { threshold, aggregation, enrolledRejected });
   if (!summary.test && !summary.deployment) throw new UserError(`metrics: ${file} has no data rows; add test or deployment rows under the header`);
   if (values.json) console.log(JSON.stringify(jsonSummary(summary), nanToNull, 2));
   else console.log(textSummary(summary));
@@ -140,6 +146,29 @@ function jsonSummary(s: PredictionsSummary) {
       standard: d.standard, decisions: d.decisions,
     },
   };
+}
+
+/**
+ * McNemar's test between two runs on the same test images (paired by the `path` column, else by
+ * row order): did run B get different images right than run A, beyond chance?
+ */
+function compare(a: PredictionRow[], fileA: string, fileB: string, json: boolean): number {
+  let text: string;
+  try { text = readFileSync(fileB, 'utf8'); } catch { throw new UserError(`metrics: cannot read --compare ${fileB}; check the path`); }
+  const b = parsePredictionsCsv(text, fileB);
+  const tests = (rows: PredictionRow[]) => rows.filter((r) => r.kind === 'test');
+  const [ta, tb] = [tests(a), tests(b)];
+  const key = (r: PredictionRow, i: number) => r.path ?? `#${i}`;
+  const byB = new Map(tb.map((r, i) => [key(r, i), r]));
+  const pairs = ta.flatMap((r, i) => (byB.has(key(r, i)) ? [[r, byB.get(key(r, i))!] as const] : []));
+  if (!pairs.length) throw new UserError(`metrics: ${fileA} and ${fileB} share no test images (pair by a path column, or give files with the same rows)`);
+  const ok = (r: PredictionRow) => r.prediction !== null && r.prediction === r.truth;
+  const m = mcnemar(pairs.map(([x]) => ok(x)), pairs.map(([, y]) => ok(y)));
+  const accA = pairs.filter(([x]) => ok(x)).length / pairs.length, accB = pairs.filter(([, y]) => ok(y)).length / pairs.length;
+  if (json) console.log(JSON.stringify({ pairs: pairs.length, accuracyA: accA, accuracyB: accB, ...m }, nanToNull, 2));
+  else console.log(`${pairs.length} paired test images: accuracy A ${(accA * 100).toFixed(2)} %, B ${(accB * 100).toFixed(2)} %\n` +
+    `McNemar: ${m.b} right only in A, ${m.c} right only in B; exact p = ${m.exactP.toPrecision(4)}, χ² (continuity) = ${m.chi2.toFixed(3)}, p = ${m.chi2P.toPrecision(4)}`);
+  return 0;
 }
 
 export const metricsCommand: Command = { name: 'metrics', summary: "paper's Table I accuracy/FPR/FNR from counts or a predictions CSV", help, run };
