@@ -12,11 +12,12 @@ import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { ClipTokenizer, cleanText, DEFAULT_VOCAB_PATH, EOT, SOT } from '../lib/clip/tokenizer.ts';
 import { UserError } from '../lib/util/errors.ts';
-import { golden } from './helpers/golden.ts';
+import { golden, goldenSets } from './helpers/golden.ts';
 
 const tok = ClipTokenizer.load();
 
-for (const set of ['clip-rn-tiny', 'clip-vit-tiny']) {
+// the ViT set is only beside the checkout (../shared/golden); its prompts are the same as the RN set's
+for (const set of goldenSets()) {
   describe(`golden ${set}: same as clip.tokenize`, () => {
     const { prompts, tokens: table } = golden(set);
 

@@ -25,3 +25,8 @@ export function golden(set: string): any {
   if (!cache.has(set)) cache.set(set, JSON.parse(readFileSync(join(goldenDir(), set, 'golden.json'), 'utf8')));
   return cache.get(set);
 }
+
+/** The golden sets whose golden.json is present (both beside the checkout; only clip-rn-tiny in the fixture). */
+export function goldenSets(): string[] {
+  return ['clip-rn-tiny', 'clip-vit-tiny'].filter((s) => existsSync(join(goldenDir(), s, 'golden.json')));
+}
