@@ -4,21 +4,9 @@
  * score intervals for proportions, and McNemar's test for two systems scored on the same items.
  */
 
-/**
- * mulberry32 (Tommy Ettinger's 32-bit generator): tiny, fast, and good enough for resampling;
- * every seeded shuffle/resample in the repo can share it so runs replay exactly.
- * Returns a function yielding floats in [0, 1).
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (lib/util/rng.ts), re-exported: every seeded resample replays exactly. */
+export { mulberry32 } from '../util/rng.ts';
+import { mulberry32 } from '../util/rng.ts';
 
 export interface Interval {
   /** the statistic on the full data (for Wilson: the observed proportion) */
