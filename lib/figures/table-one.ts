@@ -78,7 +78,8 @@ export function tableOneFigure(rows: readonly TableOneRow[], opts: { title?: str
       ...BASE_LAYOUT,
       title: titled(opts.title ?? `Table I layout${hasCi ? ' (95 % intervals in brackets)' : ''}`),
       width: 1000,
-      height: 100 + 29 * Math.max(1, rows.length),
+      // rows wrap when a method name is long (~40 characters fit the first column at 1000 px)
+      height: 100 + rows.reduce((h, r) => h + 29 * Math.max(1, Math.ceil(r.method.length / 40)), 0),
       margin: { l: 20, r: 20, t: 50, b: 10 },
     },
   };
