@@ -18,7 +18,17 @@ export interface ExperimentConfig {
   name: string;
   description: string;
   seed: number;
-  method: { kind: string };
+  /** which arm; options other than `kind` are optional here and defaulted in lib/methods/options.ts */
+  method: {
+    kind: string;
+    embedder?: string;
+    registry?: string | null;
+    gallery?: 'mean' | 'nn';
+    threshold?: 'documented' | 'calibrated' | number;
+    head?: { epochs?: number; lr?: number; batchSize?: number | null; weightDecay?: number };
+    tipAdapter?: { alpha?: number; beta?: number };
+    coop?: { contextTokens?: number; init?: string; lr?: number; weightDecay?: number };
+  };
   dataset: {
     path: string;
     synth: null | { seed: number; identities: number; unknown: number; perIdentity: number; size: number };
@@ -30,11 +40,12 @@ export interface ExperimentConfig {
     randomInit: { arch: string; seed: number | null };
     allowRandom: boolean;
   };
-  prompt: { template: string };
+  prompt: { template: string; names?: 'real' | 'neutral' };
   training: {
     epochs: number; batchSize: number; lr: number; minLr: number; warmupSteps: number;
     schedule: 'cosine' | 'constant'; weightDecay: number; betas: [number, number]; eps: number;
     seed: number | null; checkpointEvery: number;
+    loss?: { kind: 'ce' | 'arcface' | 'triplet'; margin?: number | null; scale?: number | null };
   };
   evaluation: { threshold: number; aggregation: 'majority' | 'mean-prob'; enrolledRejected: 'fp' | 'tn'; bootstrap: number };
   output: { resultsDir: string };

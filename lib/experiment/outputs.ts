@@ -32,7 +32,7 @@ export function writeOutputs(ctx: RunContext, method: string, r: MethodResult, s
   const metrics = {
     ...(r.stamp ? { stamp: r.stamp } : {}),
     experiment: cfg.name, configHash: configHash(cfg), model: r.description,
-    classes: classes.map((c) => ({ id: c.id, name: c.name, prompt: cfg.prompt.template.replaceAll('{name}', c.name) })),
+    classes: classes.map((c, i) => ({ id: c.id, name: c.name, prompt: r.prompts === null ? null : r.prompts?.[i] ?? cfg.prompt.template.replaceAll('{name}', c.name) })),
     data: {
       root: ctx.ds.root, train: count('train'), test: count('test'), unknownImages: count('probe'), deploymentFrames: count('deployment'),
       skipped: [...skipped].map(([path, reason]) => ({ path, reason })), problems: ctx.ds.problems.length,

@@ -17,6 +17,8 @@ import { cacheRoot } from '../experiment/stages.ts';
 import { writeTrainLog } from '../experiment/outputs.ts';
 import { argmax } from '../eval/closed-set.ts';
 import { Interrupted, type Method } from './types.ts';
+import { finetuneWithLoss } from './clip-losses.ts';
+import { classPrompts, lossOptions } from './options.ts';
 
 export const clipFinetune: Method = {
   name: 'clip-text-finetune',
@@ -29,7 +31,8 @@ export const clipFinetune: Method = {
       const crops = await ctx.crops(model.cfg.vision.imageSize);
       const scored = ctx.images.filter((i) => crops.file.has(i.entry.path));
       const classIndex = new Map(ctx.classes.map((c, i) => [c.id, i]));
-      const tokens = ClipTokenizer.load().tokenize(ctx.classes.map((c) => cfg.prompt.template.replaceAll('{name}', c.name)), model.cfg.text.contextLength).tokens;
+      const prompts = classPrompts(cfg, ctx.classes); // prompt.names: real names or the neutral control
+      const tokens = ClipTokenizer.load().tokenize(prompts, model.cfg.text.contextLength).tokens;
 
       const dim = model.cfg.embedDim;
       const bar = progress('embed images', scored.length);
@@ -50,7 +53,9 @@ export const clipFinetune: Method = {
       let steps = resume?.step ?? 0;
       const meta = { model: loaded.description, run: basename(ctx.dir) };
       const t = cfg.training;
-      const result = t.epochs === 0 ? { log: [], stopped: undefined } : await finetuneTextTower(model, trainFeats, labels, tokens, {
+      const loss = lossOptions(cfg); // training.loss: the paper's CE, or its future-work margin losses (clip-losses.ts)
+      const train = loss.kind === 'ce' ? finetuneTextTower : finetuneWithLoss(loss);
+      const result = t.epochs === 0 ? { log: [], stopped: undefined } : await train(model, trainFeats, labels, tokens, {
         epochs: t.epochs, batchSize: t.batchSize, weightDecay: t.weightDecay, betas: t.betas, eps: t.eps, seed: t.seed ?? cfg.seed,
         schedule: { kind: t.schedule, lr: t.lr, minLr: t.minLr, warmupSteps: t.warmupSteps },
       }, {
@@ -74,9 +79,12 @@ export const clipFinetune: Method = {
       const zsTest = scored.map((s, i) => (s.kind === 'test' ? i : -1)).filter((i) => i >= 0);
       const zsAcc = zsTest.filter((i) => argmax(zeroShot.probs[i]!) === classIndex.get(scored[i]!.entry.identity)).length / (zsTest.length || 1);
       return {
-        scored, probs: after.probs, cosines: after.cosines, log: result.log, features: { dim, data: feats },
+        scored, probs: after.probs, cosines: after.cosines, log: result.log, features: { dim, data: feats }, prompts,
         description: loaded.description, ...(loaded.random ? { stamp: RANDOM_STAMP } : {}),
-        extra: { zeroShotTestAccuracy: Number(zsAcc.toFixed(6)), prompt: cfg.prompt.template },
+        extra: {
+          zeroShotTestAccuracy: Number(zsAcc.toFixed(6)), prompt: cfg.prompt.template,
+          ...(cfg.prompt.names || cfg.training.loss ? { names: cfg.prompt.names ?? 'real', loss } : {}),
+        },
       };
     } finally {
       model.dispose();

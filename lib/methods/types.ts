@@ -34,7 +34,7 @@ export interface RunContext {
 export interface MethodResult {
   /** the images that were scored (those whose crops exist), aligned with `probs` */
   scored: RunImage[];
-  /** class probabilities per scored image (rows sum to 1) */
+  /** class probabilities per scored image (rows sum to 1); for face-match, per-class acceptance confidences (lib/baselines/gallery.ts) */
   probs: number[][];
   /** similarity of each image to each class (cosine), for verification ROC and heatmaps */
   cosines: number[][];
@@ -42,6 +42,8 @@ export interface MethodResult {
   log: StepLog[];
   /** L2-normalised image features of the scored images (row-major), for similarity figures */
   features?: { dim: number; data: Float32Array };
+  /** the prompt of each class as used (after prompt.names); null for methods without prompts; absent = prompt.template with the display names */
+  prompts?: string[] | null;
   /** what produced the scores, for the report */
   description: string;
   /** set when the scores come from random weights */

@@ -41,7 +41,8 @@ export function tableOneRow(run: LoadedRun): TableOneRow {
   if (d && d.fp + d.tn > 0) ci.fpr = wilson(d.fp, d.fp + d.tn);
   if (d && d.fn + d.tp > 0) ci.fnr = wilson(d.fn, d.fn + d.tp);
   return {
-    method: `${model.id ?? model.randomInit?.arch ?? 'CLIP'} (this run${stampText(m.stamp) ? ', random weights' : ''})`,
+    // baselines and extra arms name themselves (metrics.method.label); the CLIP arm is named by its model
+    method: `${(m as { method?: { label?: string } }).method?.label ?? model.id ?? model.randomInit?.arch ?? 'CLIP'} (this run${stampText(m.stamp) ? ', random weights' : ''})`,
     trainingAccuracy: m.trainAccuracy ?? cs?.accuracy ?? null,
     deploymentAccuracy: d?.accuracy ?? null, fpr: d?.fpr ?? null, fnr: d?.fnr ?? null, ci,
   };

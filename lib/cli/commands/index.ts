@@ -2,8 +2,9 @@
 import type { Command } from '../command.ts';
 import { dataCommand } from './data.ts';
 import { embedCommand } from './embed.ts';
+import { gridCommand } from './grid.ts';
 import { metricsCommand } from './metrics.ts';
 import { modelsCommand } from './models.ts';
 import { runCommand } from './run.ts';
 
-export const commands: Command[] = [dataCommand, embedCommand, metricsCommand, modelsCommand, runCommand];
+export const commands: Command[] = [dataCommand, embedCommand, gridCommand, metricsCommand, modelsCommand, runCommand];

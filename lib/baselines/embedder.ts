@@ -1,0 +1,98 @@
+/**
+ * A face embedder (the backbone of a Table I baseline): aligned RGB crops in, raw (un-normalised)
+ * descriptors out. Three kinds: face-api's 128-d dlib ResNet-34 and Human's 1024-d FaceRes (both
+ * tfjs, shipped in their npm packages, so the comparison runs offline), and any ONNX recogniser a
+ * user supplies through the model registry (insightface ArcFace, VGG-Face), preprocessing read from
+ * its registry entry.
+ *
+ * Descriptors are cached like CLIP's (lib/experiment/embeddings.ts): one float32 file per crop,
+ * keyed by (embedder id, crop sha256), so (o)/(c) set-ups, thresholds and grids never re-embed.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { join } from 'node:path';
+import { decodeImage, type RgbImage } from '../runtime/image.ts';
+import { writeFileAtomic } from '../util/fs-atomic.ts';
+import { UserError } from '../util/errors.ts';
+import type { DocumentedRecipe } from './thresholds.ts';
+
+export interface FaceEmbedder {
+  /** names the model and its weights (version, file hash): the cache key */
+  id: string;
+  /** for reports, e.g. "face-api 1.7.15 FaceRecognitionNet (dlib ResNet-34, 128-d)" */
+  description: string;
+  /** side of the square aligned crop it reads */
+  inputSize: number;
+  dim: number;
+  /** the matching recipe its authors document ((o) with documented threshold), or null */
+  documented: DocumentedRecipe | null;
+  /** the crop its own pipeline uses, to compare with ours (preprocess.margin) */
+  cropNote: string;
+  /** raw descriptors [n, dim], row-major */
+  embed(images: RgbImage[]): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+export interface EmbedderOptions {
+  /** registry file for onnx:<id> (null: models/registry.json) */
+  registry: string | null;
+  /** experiment folder: relative registry paths resolve against it */
+  baseDir: string;
+  say(message: string): void;
+}
+
+/** `face-api` | `human` | `onnx:<registry id>` → a loaded embedder. */
+export async function createEmbedder(spec: string, o: EmbedderOptions): Promise<FaceEmbedder> {
+  if (spec === 'face-api') return (await import('./tfjs-embedders.ts')).faceApiEmbedder();
+  if (spec === 'human') return (await import('./tfjs-embedders.ts')).humanEmbedder();
+  if (spec.startsWith('onnx:')) {
+    const { onnxEmbedder, resolveOnnxModel } = await import('./onnx-embedder.ts');
+    const registry = o.registry ? (isAbsolute(o.registry) ? o.registry : resolve(o.baseDir, o.registry)) : null;
+    return onnxEmbedder(resolveOnnxModel(spec.slice(5), registry), o.say);
+  }
+  throw new UserError(`method.embedder "${spec}": use face-api, human or onnx:<registry id>`);
+}
+
+/** Raw descriptors [n, dim] of image files (aligned crops), through the cache. */
+export async function cachedFaceEmbeddings(
+  e: FaceEmbedder, files: string[], cacheDir: string, onProgress?: (done: number, total: number) => void, batchSize = 16,
+): Promise<Float32Array> {
+  const dir = join(cacheDir, 'embeddings', `face-${createHash('sha256').update(e.id).digest('hex').slice(0, 24)}`);
+  const out = new Float32Array(files.length * e.dim);
+  const todo: { i: number; key: string; path: string }[] = [];
+  files.forEach((path, i) => {
+    const key = createHash('sha256').update(readFileSync(path)).digest('hex');
+    const f = join(dir, `${key}.f32`);
+    if (existsSync(f)) {
+      const buf = readFileSync(f);
+      if (buf.byteLength === e.dim * 4) {
+        out.set(new Float32Array(buf.buffer, buf.byteOffset, e.dim), i * e.dim);
+        return;
+      }
+    }
+    todo.push({ i, key, path });
+  });
+  let done = files.length - todo.length;
+  onProgress?.(done, files.length);
+  for (let b = 0; b < todo.length; b += batchSize) {
+    const batch = todo.slice(b, b + batchSize);
+    const images = await Promise.all(batch.map((t) => decodeImage(t.path)));
+    const feats = await e.embed(images);
+    if (feats.length !== batch.length * e.dim) throw new Error(`${e.id}: ${feats.length} values for ${batch.length} images of dim ${e.dim}`);
+    for (const [j, t] of batch.entries()) {
+      const row = feats.slice(j * e.dim, (j + 1) * e.dim);
+      for (const v of row) if (!Number.isFinite(v)) throw new UserError(`${e.description}: non-finite descriptor for ${t.path}`);
+      out.set(row, t.i * e.dim);
+      writeFileAtomic(join(dir, `${t.key}.f32`), new Uint8Array(row.buffer));
+    }
+    done += batch.length;
+    onProgress?.(done, files.length);
+  }
+  return out;
+}
+
+/** sha256 of a file, hex (weights ids and registry pins). */
+export function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
