@@ -64,6 +64,47 @@ export function attention(q: T2, k: T2, v: T2, batch: number, qLen: number, kvLe
   return mergeHeads(tf.matMul(tf.softmax(scores, -1), vh));
 }
 
+/**
+ * Attention of `members` sequences over [shared prefix keys; their own keys] (the text tower's
+ * shared prompt prefix, see text-layout.ts). q: [members·qLen, W]; k, v: [members·kLen, W];
+ * kp, vp: [P, W] or undefined. The softmax runs over the concatenated scores, so this is exactly
+ * attention over P + kLen keys; the prefix's K/V get every member's gradient, summed.
+ * `mask` [qLen, kLen] applies to the own keys (the prefix precedes every query: unmasked).
+ * Heads-first layout [H, members, len, d]: 4-D transposes only, and the prefix product is one
+ * [H, members·qLen, d]·[H, P, d]ᵀ batch (PERF-NOTES Q2: 5-D transposes are slow on wasm).
+ */
+export function prefixAttention(
+  q: T2, k: T2, v: T2, kp: T2 | undefined, vp: T2 | undefined,
+  members: number, qLen: number, kLen: number, heads: number, mask?: Tensor,
+): T2 {
+  const w = q.shape[1];
+  const d = w / heads;
+  const toHeads = (x: Tensor, len: number) => tf.transpose(tf.reshape(x, [members, len, heads, d]), [2, 0, 1, 3]); // [H, B, len, d]
+  const qh = toHeads(tf.mul(q, 1 / Math.sqrt(d)), qLen);
+  const kh = tf.reshape(toHeads(k, kLen), [heads * members, kLen, d]);
+  const vh = tf.reshape(toHeads(v, kLen), [heads * members, kLen, d]);
+  let scores: Tensor = tf.matMul(tf.reshape(qh, [heads * members, qLen, d]), kh, false, true); // [H·B, qLen, kLen]
+  if (mask) scores = tf.add(scores, mask);
+  const p = kp?.shape[0] ?? 0;
+  let kph: tf.Tensor3D | undefined, vph: tf.Tensor3D | undefined;
+  if (kp && vp && p > 0) {
+    kph = tf.transpose(tf.reshape(kp, [p, heads, d]), [1, 0, 2]) as tf.Tensor3D; // [H, P, d]
+    vph = tf.transpose(tf.reshape(vp, [p, heads, d]), [1, 0, 2]) as tf.Tensor3D;
+    const sp = tf.matMul(tf.reshape(qh, [heads, members * qLen, d]), kph, false, true); // [H, B·qLen, P]
+    scores = tf.concat([tf.reshape(sp, [heads * members, qLen, p]), scores], 2);
+  }
+  const probs = tf.softmax(scores, -1);
+  let out: Tensor;
+  if (kph && vph) {
+    const pp = tf.reshape(tf.slice(probs, [0, 0, 0], [-1, -1, p]), [heads, members * qLen, p]);
+    const ps = tf.slice(probs, [0, 0, p], [-1, -1, kLen]);
+    out = tf.add(tf.reshape(tf.matMul(pp, vph), [heads * members, qLen, d]), tf.matMul(ps as tf.Tensor3D, vh));
+  } else {
+    out = tf.matMul(probs as tf.Tensor3D, vh);
+  }
+  return tf.reshape(tf.transpose(tf.reshape(out, [heads, members, qLen, d]), [1, 2, 0, 3]), [members * qLen, w]);
+}
+
 /** Causal additive mask [L, L] (clip/model.py build_attention_mask). */
 export function causalMask(len: number): tf.Tensor2D {
   return tf.tidy(() => {

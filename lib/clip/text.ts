@@ -3,9 +3,11 @@
  * Transformer → ln_final at the EOT token → text_projection. Held as trainable tfjs variables:
  * this is the tower the paper finetunes.
  *
- * Two exact savings (PERF-NOTES Q2):
- * - the context is cut after the longest EOT: with a causal mask, tokens after position p never
- *   influence position p, so features are identical and the step is 3–5× cheaper;
+ * Exact savings (PERF-NOTES Q2, all tested in test/perf-exact.test.ts):
+ * - rows are laid out by text-layout.ts: each prompt is cut after its EOT (with a causal mask,
+ *   tokens after position p never influence position p), prompts are grouped by length instead of
+ *   padded, and the prompts' shared prefix is computed once; the last layer computes the EOT rows
+ *   only, and the other blocks keep ~14× less for the backward (text-forward.ts, text-block.ts);
  * - the token table is trained as a sub-table of the rows the prompts use. Every other row has a
  *   zero gradient, so AdamW (decoupled decay, m = v = 0) only shrinks it by (1 − lr·wd) per step;
  *   we apply that product when the rows are written back, which is exactly PyTorch's dense update.
@@ -13,7 +15,9 @@
  */
 import { tf } from '../runtime/tf.ts';
 import type { ClipConfig } from './config.ts';
-import { blockShapes, causalMask, layerNorm, residualAttentionBlock, isLinearWeight, transpose2d, type T2 } from './nn.ts';
+import { blockShapes, causalMask, layerNorm, isLinearWeight, transpose2d, type T2 } from './nn.ts';
+import { planTextLayout, type LayoutOptions } from './text-layout.ts';
+import { transformerAtEot } from './text-forward.ts';
 import type { StateDict } from './safetensors.ts';
 
 /**
@@ -139,39 +143,34 @@ export class TextTower {
   }
 
   /**
-   * encode_text: [B, embed_dim], raw (not normalised). `cut` drops positions after the longest
-   * EOT (exact under the causal mask).
+   * encode_text: [B, embed_dim], raw (not normalised). Exact savings (text-layout.ts): `cut` drops
+   * rows after each EOT, prompts are grouped by length (no padding), and `sharedPrefix` computes
+   * the prompts' common prefix once. `{ cut: false, sharedPrefix: false, pad: true }` is
+   * clip/model.py's computation row for row, and `autodiff` replaces the hand-written block
+   * backward with tfjs's (the references the tests compare against).
    */
-  encode(tokens: Int32Array[], opts: { cut?: boolean } = {}): T2 {
-    const cut = opts.cut ?? true;
-    const b = tokens.length;
-    // EOT has the largest id (49407), so clip/model.py pools at argmax(tokens)
-    const eot = tokens.map((t) => t.reduce((best, v, i) => (v > t[best]! ? i : best), 0));
-    const len = cut ? Math.max(...eot) + 1 : this.cfg.text.contextLength;
-    const ids = new Int32Array(b * len);
-    tokens.forEach((t, i) => ids.set(t.subarray(0, len), i * len));
+  encode(tokens: Int32Array[], opts: LayoutOptions & { autodiff?: boolean } = {}): T2 {
+    const layout = planTextLayout(tokens, this.cfg.text.contextLength, opts);
     const v = (n: string) => this.vars.get(n)!;
     return tf.tidy(() => {
       let x: T2;
       if (this.rows) {
         const r = this.rows;
-        const local = ids.map((id) => {
+        const local = layout.ids.map((id) => {
           const row = r.row.get(id);
           if (row === undefined) throw new Error(`token ${id} is not in the trained sub-table; encode training prompts only while training`);
           return row;
         });
         x = gatherRows(r.table as tf.Tensor as T2, local);
       } else {
-        const idsT = tf.tensor1d(ids, 'int32');
+        const idsT = tf.tensor1d(layout.ids, 'int32');
         x = tf.gather(this.tokenTable, idsT);
       }
-      const pos = tf.slice(v('positional_embedding'), [0, 0], [len, -1]);
-      x = tf.reshape(tf.add(tf.reshape(x, [b, len, -1]), pos), [b * len, -1]);
-      const mask = this.mask(len);
-      for (let i = 0; i < this.cfg.text.layers; i++) {
-        x = residualAttentionBlock(x, v, `transformer.resblocks.${i}`, b, len, this.heads, this.cfg.quickGelu, mask);
-      }
-      const pooled = gatherRows(x, Int32Array.from(eot, (e, i) => i * len + e));
+      x = tf.add(x, gatherRows(v('positional_embedding') as tf.Tensor as T2, layout.positions));
+      const pooled = transformerAtEot(x, {
+        p: v, layout, layers: this.cfg.text.layers, heads: this.heads, quickGelu: this.cfg.quickGelu,
+        mask: (len) => this.mask(len), gatherRows, autodiff: opts.autodiff,
+      });
       const h = layerNorm(pooled, v('ln_final.weight'), v('ln_final.bias'));
       return tf.matMul(h, v('text_projection') as T2);
     });

@@ -9,11 +9,15 @@
  *
  * wasm: loaded from the package's own dist/ folder with fs (no network, see PERF-NOTES Q5);
  * `setBackend` returns false rather than throwing when the .wasm is missing, so we check it.
+ * On wasm, BatchMatMul is replaced by an exact, 10–100× faster kernel (wasm-matmul.ts, PERF-NOTES
+ * Q1): `CLIPFACE_WASM_MATMUL=ort` (default; onnxruntime's MLAS), `xnn` (XNNPACK only) or `stock`.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import { UserError } from '../util/errors.ts';
+import { installWasmMatMul, type WasmMatMulFix } from './wasm-matmul.ts';
+import { installWasmCopyKernels } from './wasm-copy.ts';
 
 export { tf };
 export type Tensor = tf.Tensor;
@@ -26,6 +30,8 @@ export interface BackendInfo {
   /** why this one (forced by env, or the first that loaded) */
   reason: string;
   tfjsVersion: string;
+  /** kernel replacements in force (wasm: the BatchMatMul route) */
+  kernels?: string;
 }
 
 let chosen: BackendInfo | undefined;
@@ -78,8 +84,9 @@ export async function initTf(opts: { quiet?: boolean } = {}): Promise<BackendInf
   if (chosen) return chosen;
   pending ??= select().then(async (info) => {
     await tf.ready();
+    if (info.name === 'wasm') info.kernels = installWasmKernels();
     chosen = info;
-    if (!opts.quiet && !process.env.CLIPFACE_QUIET) console.error(`clipface: tfjs backend ${info.name} (${info.package}; ${info.reason})`);
+    if (!opts.quiet && !process.env.CLIPFACE_QUIET) console.error(`clipface: tfjs backend ${info.name} (${info.package}; ${info.reason}${info.kernels ? `; ${info.kernels}` : ''})`);
     return info;
   });
   return pending;
@@ -87,4 +94,40 @@ export async function initTf(opts: { quiet?: boolean } = {}): Promise<BackendInf
 
 export function backendInfo(): BackendInfo | undefined {
   return chosen;
+}
+
+let matmulFix: WasmMatMulFix | undefined;
+
+/**
+ * The wasm kernel replacements: BatchMatMul (PERF-NOTES Q1; CLIPFACE_WASM_MATMUL=stock opts out)
+ * and Slice/GatherV2/Identity (wasm-copy.ts; CLIPFACE_WASM_COPY=stock opts out).
+ */
+function installWasmKernels(): string {
+  const copy = process.env.CLIPFACE_WASM_COPY?.trim().toLowerCase() === 'stock' ? 'stock' : 'heap views';
+  if (copy !== 'stock') installWasmCopyKernels(tf);
+  return `${setWasmMatMul((process.env.CLIPFACE_WASM_MATMUL ?? 'ort').trim().toLowerCase())}; Slice/GatherV2/Identity: ${copy}`;
+}
+
+/**
+ * Switch the wasm BatchMatMul route at run time ('ort' | 'xnn' | 'stock'): for tests and the
+ * bench, which compare routes in one process. Returns the description recorded in BackendInfo.
+ */
+export function setWasmMatMul(mode: string): string {
+  if (mode !== 'ort' && mode !== 'xnn' && mode !== 'stock') throw new UserError(`CLIPFACE_WASM_MATMUL="${mode}" is not a route; use ort, xnn or stock`);
+  if (tf.getBackend() !== 'wasm') return `BatchMatMul: ${tf.getBackend()} backend's own`;
+  matmulFix?.uninstall();
+  matmulFix = undefined;
+  let desc = 'BatchMatMul: stock';
+  if (mode !== 'stock') {
+    const threads = Number(process.env.CLIPFACE_ORT_THREADS) || undefined;
+    matmulFix = installWasmMatMul(tf, { route: mode, threads });
+    desc = `BatchMatMul: ${matmulFix.route}${matmulFix.route !== mode ? ` (${mode} unavailable)` : ''}`;
+  }
+  if (chosen) chosen.kernels = chosen.kernels?.replace(/^BatchMatMul: [^;]*/, desc) ?? desc;
+  return desc;
+}
+
+/** Calls per BatchMatMul route since it was installed (undefined: the stock kernel is in force). */
+export function matmulRouteCounts(): Record<string, number> | undefined {
+  return matmulFix ? { ...matmulFix.calls } : undefined;
 }

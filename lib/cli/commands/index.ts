@@ -1,5 +1,6 @@
 /** Every CLI command, in the order `clipface --help` lists them. */
 import type { Command } from '../command.ts';
+import { benchCommand } from './bench.ts';
 import { dataCommand } from './data.ts';
 import { embedCommand } from './embed.ts';
 import { gridCommand } from './grid.ts';
@@ -7,4 +8,4 @@ import { metricsCommand } from './metrics.ts';
 import { modelsCommand } from './models.ts';
 import { runCommand } from './run.ts';
 
-export const commands: Command[] = [dataCommand, embedCommand, gridCommand, metricsCommand, modelsCommand, runCommand];
+export const commands: Command[] = [benchCommand, dataCommand, embedCommand, gridCommand, metricsCommand, modelsCommand, runCommand];
