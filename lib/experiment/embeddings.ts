@@ -11,6 +11,7 @@ import { tf } from '../runtime/tf.ts';
 import { decodeImage } from '../runtime/image.ts';
 import { clipCrop, toPixelValues } from '../clip/preprocess.ts';
 import type { ClipModel } from '../clip/model.ts';
+import { createImageEncoder } from '../clip/image-ort.ts';
 import { writeFileAtomic } from '../util/fs-atomic.ts';
 
 export interface EmbedProgress { (done: number, total: number): void }
@@ -39,20 +40,25 @@ export async function cachedImageEmbeddings(
   const per = 3 * size * size;
   let done = files.length - todo.length;
   onProgress?.(done, files.length);
-  for (let b = 0; b < todo.length; b += batchSize) {
-    const batch = todo.slice(b, b + batchSize);
-    const px = new Float32Array(batch.length * per);
-    for (const [j, t] of batch.entries()) toPixelValues(clipCrop(await decodeImage(t.path), size), mean, std, px, j * per);
-    const feats = model.encodeImage(px, batch.length);
-    const data = feats.dataSync() as Float32Array;
-    feats.dispose();
-    for (const [j, t] of batch.entries()) {
-      const row = data.slice(j * dim, (j + 1) * dim);
-      out.set(row, t.i * dim);
-      writeFileAtomic(join(dir, `${t.key}.f32`), new Uint8Array(row.buffer));
+  if (!todo.length) return out;
+  // onnxruntime runs the frozen tower 4-7x faster than tfjs-wasm with the same numbers (image-ort.ts)
+  const encoder = createImageEncoder(model, { batchSize });
+  try {
+    for (let b = 0; b < todo.length; b += batchSize) {
+      const batch = todo.slice(b, b + batchSize);
+      const px = new Float32Array(batch.length * per);
+      for (const [j, t] of batch.entries()) toPixelValues(clipCrop(await decodeImage(t.path), size), mean, std, px, j * per);
+      const data = await encoder.encode(px, batch.length);
+      for (const [j, t] of batch.entries()) {
+        const row = data.slice(j * dim, (j + 1) * dim);
+        out.set(row, t.i * dim);
+        writeFileAtomic(join(dir, `${t.key}.f32`), new Uint8Array(row.buffer));
+      }
+      done += batch.length;
+      onProgress?.(done, files.length);
     }
-    done += batch.length;
-    onProgress?.(done, files.length);
+  } finally {
+    encoder.dispose();
   }
   return out;
 }
