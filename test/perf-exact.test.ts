@@ -15,7 +15,7 @@ import { randomClipStateDict } from '../lib/clip/random-init.ts';
 import { ClipTokenizer } from '../lib/clip/tokenizer.ts';
 import { planTextLayout, type LayoutOptions } from '../lib/clip/text-layout.ts';
 import { crossEntropy, textGradients } from '../lib/train/text-step.ts';
-import { goldenDir } from './helpers/golden.ts';
+import { goldenDir, goldenModelFiles } from './helpers/golden.ts';
 
 await initTf({ quiet: true });
 
@@ -30,7 +30,7 @@ function models(): [string, () => ClipModel][] {
     text_cfg: { context_length: 77, vocab_size: 49408, width: 48, heads: 4, layers: 3 },
   });
   return [
-    ['golden clip-rn-tiny', () => ClipModel.load(join(dir, 'config.json'), join(dir, 'model.fp32.safetensors'))],
+    ['golden clip-rn-tiny', () => { const f = goldenModelFiles('clip-rn-tiny'); return ClipModel.load(f.config, f.weights); }],
     ['random-init 3 layers, 4 heads, erf GELU', () => new ClipModel(rand, randomClipStateDict(rand, 7))],
   ];
 }

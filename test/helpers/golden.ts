@@ -30,3 +30,13 @@ export function golden(set: string): any {
 export function goldenSets(): string[] {
   return ['clip-rn-tiny', 'clip-vit-tiny'].filter((s) => existsSync(join(goldenDir(), s, 'golden.json')));
 }
+
+/**
+ * Paths of a golden set's config and weights: the fp32 file when present, else fp16 (the trimmed
+ * fixture has only fp16). For tests that compare our own code paths with each other, either works.
+ */
+export function goldenModelFiles(set: string): { config: string; weights: string } {
+  const dir = join(goldenDir(), set);
+  const fp32 = join(dir, 'model.fp32.safetensors');
+  return { config: join(dir, 'config.json'), weights: existsSync(fp32) ? fp32 : join(dir, 'model.fp16.safetensors') };
+}
