@@ -15,20 +15,12 @@
  * "similarity ≥ t", and every threshold sweep (DET, FNIR@FPIR) ranks probes as the raw similarity
  * does. The per-class values are acceptance confidences, not a distribution (rows do not sum to 1).
  */
+import { normalizeRows } from '../experiment/embeddings.ts';
 export type SimilarityMetric = 'cosine' | 'euclidean' | 'human';
 export type GalleryMode = 'mean' | 'nn';
 
-/** Row-wise L2 normalisation of [n, dim]. */
-export function l2rows(x: Float32Array, dim: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i += dim) {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += x[i + j]! ** 2;
-    const inv = 1 / Math.sqrt(s || 1);
-    for (let j = 0; j < dim; j++) out[i + j] = x[i + j]! * inv;
-  }
-  return out;
-}
+/** Row-wise L2 normalisation of [n, dim] (the same as the CLIP arms' normalizeRows). */
+export const l2rows = normalizeRows;
 
 /** Human's match.ts constants for the documented recipe (see thresholds.ts). */
 const HUMAN = { multiplier: 20, min: 0.2, max: 0.8 };
