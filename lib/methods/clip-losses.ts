@@ -9,16 +9,14 @@
  * - triplet (Schroff et al., FaceNet): anchor = the image, positive = its own prompt, negative =
  *   the hardest other prompt; on unit vectors ‖a − p‖² = 2 − 2·cos, so
  *   loss = mean(max(0, 2·c_neg − 2·c_pos + α)), α = 0.2.
- * The loop mirrors lib/train/finetune.ts (same batch plan, AdamW, schedule, checkpoints, resume) with
- * this objective in place of CE; it takes one backward pass per step (no gradient cache), so it is
- * meant for paper-scale class counts.
+ * The step plugs into lib/train/finetune.ts's loop (same batch plan, AdamW, schedule, checkpoints,
+ * resume) in place of CE; it takes one backward pass per step (no gradient cache), so it is meant
+ * for paper-scale class counts.
  */
 import { tf } from '../runtime/tf.ts';
 import { l2normalize, type ClipModel } from '../clip/model.ts';
 import type { T2 } from '../clip/nn.ts';
-import { AdamW } from '../train/adamw.ts';
-import { batchPlan, type FinetuneConfig, type FinetuneHooks, type FinetuneResult, type StepLog, type TrainState } from '../train/finetune.ts';
-import { learningRate } from '../train/schedule.ts';
+import { finetuneTextTower, type FinetuneConfig, type FinetuneHooks, type FinetuneResult, type TrainState, type TrainStep } from '../train/finetune.ts';
 import { crossEntropy } from '../train/text-step.ts';
 import type { LossOptions } from './options.ts';
 
@@ -45,71 +43,32 @@ export function marginLoss(o: LossOptions, cos: T2, labels: Int32Array, clipScal
   });
 }
 
+/** One AdamW step on `loss` (a TrainStep for lib/train/finetune.ts's loop). */
+export function marginStep(loss: LossOptions): TrainStep {
+  return (model, opt, feats, classTokens, y, lr) => {
+    const vars = model.text.trainableVariables();
+    const clipScale = Math.exp(model.logitScale);
+    let logits: number[][] = [];
+    const { value, grads } = tf.variableGrads(() => {
+      const cos = tf.matMul(feats, l2normalize(model.encodeText(classTokens)), false, true) as T2;
+      logits = cos.arraySync();
+      return marginLoss(loss, cos, y, clipScale);
+    }, [...vars.values()]);
+    const l = value.dataSync()[0]!;
+    const named = new Map<string, tf.Tensor>();
+    for (const [name, v] of vars) if (grads[v.name]) named.set(name, grads[v.name]!);
+    if (Number.isFinite(l)) {
+      opt.apply(vars, named, lr);
+      model.text.decayUntouchedRows(1 - lr * opt.weightDecay);
+    }
+    tf.dispose([value, ...Object.values(grads)]);
+    return { loss: l, logits };
+  };
+}
+
 /** finetuneTextTower (lib/train/finetune.ts) with `loss` as the objective; same signature and state. */
 export function finetuneWithLoss(loss: LossOptions) {
-  return async function finetune(
-    model: ClipModel, features: Float32Array, labels: Int32Array, classTokens: Int32Array[],
-    cfg: FinetuneConfig, hooks: FinetuneHooks = {}, resume?: TrainState,
-  ): Promise<FinetuneResult> {
-    const n = labels.length;
-    const dim = features.length / n;
-    const plan = batchPlan(n, cfg);
-    const opt = new AdamW({ beta1: cfg.betas[0], beta2: cfg.betas[1], eps: cfg.eps, weightDecay: cfg.weightDecay });
-    const log: StepLog[] = resume ? [...resume.log] : [];
-    const clipScale = Math.exp(model.logitScale);
-    let start = 0;
-    if (resume) {
-      if (resume.totalSteps !== plan.length) throw new Error(`resume: the checkpoint has ${resume.totalSteps} planned steps, this config ${plan.length}`);
-      model.text.loadStateDict(resume.text);
-      start = resume.step;
-    }
-    model.text.beginTraining(classTokens);
-    if (resume) opt.load(resume.optimizer, model.text.trainableVariables());
-    const snapshot = (step: number): TrainState => {
-      model.text.endTraining();
-      const state = { step, totalSteps: plan.length, optimizer: opt.state(), text: model.text.stateDict(), log: [...log] };
-      model.text.beginTraining(classTokens);
-      opt.load(state.optimizer, model.text.trainableVariables());
-      return state;
-    };
-    let stopped: string | undefined;
-    const perEpoch = Math.ceil(n / cfg.batchSize);
-    for (let s = start; s < plan.length; s++) {
-      if (hooks.shouldStop?.()) { stopped = 'interrupted'; break; }
-      const idx = plan[s]!;
-      const t0 = performance.now();
-      const batch = new Float32Array(idx.length * dim);
-      idx.forEach((j, i) => batch.set(features.subarray(j * dim, (j + 1) * dim), i * dim));
-      const y = Int32Array.from(idx, (j) => labels[j]!);
-      const lr = learningRate(cfg.schedule, s, plan.length);
-      const vars = model.text.trainableVariables();
-      const feats = tf.tensor2d(batch, [idx.length, dim]);
-      let cosRows: number[][] = [];
-      const { value, grads } = tf.variableGrads(() => {
-        const cos = tf.matMul(feats, l2normalize(model.encodeText(classTokens)), false, true) as T2;
-        cosRows = cos.arraySync();
-        return marginLoss(loss, cos, y, clipScale);
-      }, [...vars.values()]);
-      const l = value.dataSync()[0]!;
-      const named = new Map<string, tf.Tensor>();
-      for (const [name, v] of vars) if (grads[v.name]) named.set(name, grads[v.name]!);
-      if (Number.isFinite(l)) {
-        opt.apply(vars, named, lr);
-        model.text.decayUntouchedRows(1 - lr * opt.weightDecay);
-      }
-      tf.dispose([value, feats, ...Object.values(grads)]);
-      if (!Number.isFinite(l)) { stopped = `loss became ${l} at step ${s + 1}; the parameters were not updated (lower training.lr)`; break; }
-      const correct = cosRows.filter((r, i) => r.indexOf(Math.max(...r)) === y[i]).length;
-      const entry: StepLog = { step: s + 1, epoch: Math.floor(s / perEpoch) + 1, lr, loss: l, batchAccuracy: correct / idx.length, ms: performance.now() - t0 };
-      log.push(entry);
-      hooks.onStep?.(entry, plan.length);
-      const every = hooks.checkpointEvery ?? 0;
-      if (every > 0 && (s + 1) % every === 0 && s + 1 < plan.length) await hooks.onCheckpoint?.(snapshot(s + 1));
-    }
-    const done = log.length ? log[log.length - 1]!.step : start;
-    await hooks.onCheckpoint?.(snapshot(done));
-    model.text.endTraining();
-    opt.dispose();
-    return { log, stopped };
-  };
+  return (model: ClipModel, features: Float32Array, labels: Int32Array, classTokens: Int32Array[],
+    cfg: FinetuneConfig, hooks: FinetuneHooks = {}, resume?: TrainState): Promise<FinetuneResult> =>
+    finetuneTextTower(model, features, labels, classTokens, cfg, hooks, resume, marginStep(loss));
 }

@@ -42,6 +42,12 @@ export interface TrainState {
   log: StepLog[];
 }
 
+/**
+ * One optimiser step on a batch: the paper's CE (textTrainStep) by default; other objectives
+ * (lib/methods/clip-losses.ts) plug in here and share the loop, schedule and checkpoints.
+ */
+export type TrainStep = (model: ClipModel, opt: AdamW, feats: tf.Tensor2D, classTokens: Int32Array[], labels: Int32Array, lr: number) => { loss: number; logits: number[][] };
+
 export interface FinetuneHooks {
   onStep?(log: StepLog, totalSteps: number): void;
   /** called every `checkpointEvery` steps and at the end, with a consistent state */
@@ -80,6 +86,7 @@ export async function finetuneTextTower(
   cfg: FinetuneConfig,
   hooks: FinetuneHooks = {},
   resume?: TrainState,
+  step: TrainStep = textTrainStep,
 ): Promise<FinetuneResult> {
   const n = labels.length;
   const dim = features.length / n;
@@ -115,7 +122,7 @@ export async function finetuneTextTower(
     const y = Int32Array.from(idx, (j) => labels[j]!);
     const lr = learningRate(cfg.schedule, s, plan.length);
     const feats = tf.tensor2d(batch, [idx.length, dim]);
-    const r = textTrainStep(model, opt, feats, classTokens, y, lr);
+    const r = step(model, opt, feats, classTokens, y, lr);
     feats.dispose();
     if (!Number.isFinite(r.loss)) {
       stopped = `loss became ${r.loss} at step ${s + 1}; the parameters were not updated (lower training.lr)`;
