@@ -17,11 +17,13 @@ import { UserError } from '../util/errors.ts';
 import { pytorchUnavailable, runPytorchCase } from './pytorch.ts';
 import { waitForIdle } from './cpu.ts';
 import { benchNames, TEMPLATE } from './workloads.ts';
+import { synthDataset } from '../data/synth.ts';
+import { evaluateDetection } from '../preprocess/evaluate-detection.ts';
 
 /** PyTorch 1.13 CPU on this kind of box, from the issue text (a reference, not a same-run peer). */
 export const ISSUE_ANCHORS = { ids10cutMs: 933, ids10x77Ms: 3190, ids100Ms: 4000, ids1000Ms: 35600, imagesPerSec: 9.75 };
 
-export const CASE_NAMES = ['ids10', 'ids77', 'ids100', 'ids1000', 'image', 'negatives', 'demo'] as const;
+export const CASE_NAMES = ['ids10', 'ids77', 'ids100', 'ids1000', 'image', 'preprocess', 'negatives', 'demo'] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
 
 export interface BenchOptions {
@@ -105,6 +107,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<string> {
       try { torch.imageEmbed = runPytorchCase({ case: 'image', batch: 16, reps: quick ? 1 : 3 }, log); } catch (e) { failed('pytorch image', e); }
     }
   }
+  if (cases.includes('preprocess')) out.preprocess = await preprocessCase(quick, log).catch((e) => failed('preprocess', e));
   if (cases.includes('negatives')) {
     log('bench: accuracy cost of sampled negatives (an approximation)');
     out.approximations = { sampledNegatives: await child({ kind: 'negatives', quick }, log).catch((e) => failed('negatives', e)) };
@@ -122,6 +125,22 @@ export async function runBench(opts: BenchOptions = {}): Promise<string> {
   const path = join(opts.outDir ?? join(repoRoot, 'results', 'bench'), `${stamp}.json`);
   writeJsonAtomic(path, out);
   return path;
+}
+
+/**
+ * Face preprocessing speed and quality (issue 3): the union detector on a fresh synthetic set
+ * (seed 1; 12 people × 10 photos, or × 30 without --quick), against its exact 5 points.
+ */
+async function preprocessCase(quick: boolean, log: (s: string) => void): Promise<Json> {
+  const tmp = mkdtempSync(join(tmpdir(), 'clipface-bench-prep-'));
+  try {
+    log('bench: face detection + 5 points (union) on a synthetic set');
+    await synthDataset(join(tmp, 'data'), { seed: 1, identities: 10, unknown: 2, perIdentity: quick ? 10 : 30, deployFrames: 0 });
+    const r = (await evaluateDetection({ dataset: join(tmp, 'data'), detectors: ['union'] })).results[0]!;
+    return { detector: 'union', images: r.images, imagesPerSec: r.imagesPerSecond, detectionRate: r.detectionRate, nmeMedian: r.nme.median, seconds: r.seconds };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /** `clipface run experiments/demo.json` at RN50 size (the issue's end-to-end), timed, into a temp results folder. */

@@ -14,6 +14,8 @@ Measures, each case in its own process (so peak RSS is per case), on the tfjs ba
                           → textStep77.ids10
   image                   RN50 image embedding, batch 16 (onnxruntime when available)
                           → imageEmbed.imagesPerSec
+  preprocess              face detection + 5 points (union) on a synthetic set: images/s,
+                          detection rate, median keypoint error → preprocess
   negatives               accuracy cost of the sampled-negatives approximation (small case), and
                           its RN50 1000-identity step → approximations.sampledNegatives
   demo                    clipface run experiments/demo.json at RN50 size → demoEndToEndSec
