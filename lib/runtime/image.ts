@@ -77,13 +77,26 @@ function looksLikeText(buf: Uint8Array): boolean {
   return printable >= 0.95 * head.length;
 }
 
+/**
+ * A JPEG without its end-of-image marker or a PNG without its IEND chunk was cut short. Checked on
+ * the bytes because libvips' error text is a process-wide buffer: with images decoding in
+ * parallel, the message that reaches us can belong to another image or be empty.
+ */
+function looksTruncated(buf: Uint8Array): boolean {
+  const n = buf.length;
+  const tail = (k: number) => buf.subarray(Math.max(0, n - k));
+  if (buf[0] === 0xff && buf[1] === 0xd8) return !tail(64).some((b, i, t) => b === 0xff && t[i + 1] === 0xd9);
+  if (buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47) return !Buffer.from(tail(64)).includes('IEND');
+  return false;
+}
+
 function explainSharpError(source: string, buf: Uint8Array, err: unknown): never {
   const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
   if (/unsupported image format/i.test(msg)) {
     fail(source, looksLikeText(buf) ? 'not an image (text file?)' : 'not an image (unrecognised format)');
   }
   if (/pixel limit/i.test(msg)) fail(source, 'image has more pixels than the limit (decode option maxPixels)');
-  if (/premature end|truncated|end of file|unexpected end/i.test(msg)) fail(source, `truncated or corrupt image (${msg})`);
+  if (/premature end|truncated|end of file|unexpected end/i.test(msg) || looksTruncated(buf)) fail(source, `truncated or corrupt image (${msg || 'cut short'})`);
   fail(source, `cannot decode image (${msg})`);
 }
 
