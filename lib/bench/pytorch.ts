@@ -119,17 +119,29 @@ out.update({'ms': round(sorted(runs)[len(runs) // 2]), 'runs': [round(r) for r i
 print(json.dumps(out))
 `;
 
+/**
+ * The interpreters tried for the PyTorch peer: $CLIPFACE_PYTHON, the python3 on PATH, and
+ * Debian's /usr/bin/python3 (where `apt-get install python3-torch` puts torch; the python3 first
+ * on PATH may be another one).
+ */
+const PYTHONS = [process.env.CLIPFACE_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
+let python: string | undefined;
+
 /** Why PyTorch cannot be measured here, or undefined when it can. */
 export function pytorchUnavailable(): string | undefined {
-  const r = spawnSync('python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-  if (r.error) return `python3 not found (${r.error.message})`;
-  if (r.status !== 0) return `python3 -c 'import torch' failed: ${(r.stderr || '').trim().split('\n').pop()}`;
-  return undefined;
+  const why: string[] = [];
+  for (const py of PYTHONS) {
+    const r = spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+    if (r.status === 0) { python = py; return undefined; }
+    why.push(r.error ? `${py} not found` : `${py} -c 'import torch' failed: ${(r.stderr || '').trim().split('\n').pop()}`);
+  }
+  return why.join('; ');
 }
 
 /** Run one case in its own python3 process; the last stdout line is its JSON. */
 export function runPytorchCase(input: Record<string, unknown>, log: (s: string) => void): Record<string, unknown> {
-  const r = spawnSync('python3', ['-c', PYTORCH_SCRIPT], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (!python && pytorchUnavailable()) throw new Error('no python with torch (see pytorchUnavailable)');
+  const r = spawnSync(python!, ['-c', PYTORCH_SCRIPT], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 26 });
   for (const line of (r.stderr || '').split('\n').filter(Boolean)) log(line);
   if (r.status !== 0) throw new Error(`pytorch case failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').pop()}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
