@@ -15,6 +15,9 @@ import torch, torch.nn as nn, torch.nn.functional as F
 
 cfg = json.load(sys.stdin)
 torch.manual_seed(0)
+# the issue's anchor ran PyTorch with 2 threads; some builds start with 1 (OpenMP sees 1 core)
+import os
+torch.set_num_threads(int(os.environ.get('CLIPFACE_TORCH_THREADS', os.cpu_count() or 1)))
 
 class QuickGELU(nn.Module):
     def forward(self, x): return x * torch.sigmoid(1.702 * x)
