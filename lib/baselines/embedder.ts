@@ -9,11 +9,11 @@
  * keyed by (embedder id, crop sha256), so (o)/(c) set-ups, thresholds and grids never re-embed.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { join } from 'node:path';
 import { decodeImage, type RgbImage } from '../runtime/image.ts';
-import { writeFileAtomic } from '../util/fs-atomic.ts';
+import { cachedRows } from '../experiment/embeddings.ts';
 import { UserError } from '../util/errors.ts';
 import type { DocumentedRecipe } from './thresholds.ts';
 
@@ -59,37 +59,14 @@ export async function cachedFaceEmbeddings(
   e: FaceEmbedder, files: string[], cacheDir: string, onProgress?: (done: number, total: number) => void, batchSize = 16,
 ): Promise<Float32Array> {
   const dir = join(cacheDir, 'embeddings', `face-${createHash('sha256').update(e.id).digest('hex').slice(0, 24)}`);
-  const out = new Float32Array(files.length * e.dim);
-  const todo: { i: number; key: string; path: string }[] = [];
-  files.forEach((path, i) => {
-    const key = createHash('sha256').update(readFileSync(path)).digest('hex');
-    const f = join(dir, `${key}.f32`);
-    if (existsSync(f)) {
-      const buf = readFileSync(f);
-      if (buf.byteLength === e.dim * 4) {
-        out.set(new Float32Array(buf.buffer, buf.byteOffset, e.dim), i * e.dim);
-        return;
-      }
-    }
-    todo.push({ i, key, path });
-  });
-  let done = files.length - todo.length;
-  onProgress?.(done, files.length);
-  for (let b = 0; b < todo.length; b += batchSize) {
-    const batch = todo.slice(b, b + batchSize);
-    const images = await Promise.all(batch.map((t) => decodeImage(t.path)));
-    const feats = await e.embed(images);
-    if (feats.length !== batch.length * e.dim) throw new Error(`${e.id}: ${feats.length} values for ${batch.length} images of dim ${e.dim}`);
-    for (const [j, t] of batch.entries()) {
-      const row = feats.slice(j * e.dim, (j + 1) * e.dim);
-      for (const v of row) if (!Number.isFinite(v)) throw new UserError(`${e.description}: non-finite descriptor for ${t.path}`);
-      out.set(row, t.i * e.dim);
-      writeFileAtomic(join(dir, `${t.key}.f32`), new Uint8Array(row.buffer));
-    }
-    done += batch.length;
-    onProgress?.(done, files.length);
-  }
-  return out;
+  return cachedRows(dir, e.dim, files, async (paths) => {
+    const feats = await e.embed(await Promise.all(paths.map((p) => decodeImage(p))));
+    if (feats.length !== paths.length * e.dim) throw new Error(`${e.id}: ${feats.length} values for ${paths.length} images of dim ${e.dim}`);
+    feats.forEach((v, k) => {
+      if (!Number.isFinite(v)) throw new UserError(`${e.description}: non-finite descriptor for ${paths[Math.floor(k / e.dim)]}`);
+    });
+    return feats;
+  }, onProgress, batchSize);
 }
 
 /** sha256 of a file, hex (weights ids and registry pins). */
