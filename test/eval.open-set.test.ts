@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { accuracy, argmax } from '../lib/eval/closed-set.ts';
 import {
-  auc, cmc, eer, fnirAtFpir, identificationSweep, nextUp, roc, tarAtFar, type IdentificationProbe,
+  auc, cmc, eer, fnirAtFpir, identificationSweep, roc, tarAtFar, type IdentificationProbe,
 } from '../lib/eval/open-set.ts';
 import { mulberry32 } from '../lib/eval/stats.ts';
 
@@ -52,10 +52,52 @@ test('TAR@FAR: threshold from the impostor distribution', () => {
   assert.equal(r3!.tar, 2 / 6);
   assert.equal(r1!.threshold, 0.9);
   assert.equal(r1!.tar, 5 / 6);
-  // too few impostors for FAR 1e-3: T sits just above the top impostor, FAR reached is 0
+  // too few impostors for FAR 1e-3: T is the lowest score above the top impostor, FAR reached is 0
   const [tiny] = tarAtFar([0.7, 0.9], [0.1, 0.7], [1e-3]);
-  assert.equal(tiny!.threshold, nextUp(0.7));
-  assert.deepEqual([tiny!.far, tiny!.tar], [0, 0.5]);
+  assert.deepEqual([tiny!.threshold, tiny!.far, tiny!.tar], [0.9, 0, 0.5]);
+  // no genuine score above every impostor: only "accept nothing" (T = +∞) qualifies
+  const [none] = tarAtFar([0.5], [0.1, 0.7], [1e-3]);
+  assert.deepEqual([none!.threshold, none!.far, none!.tar], [Infinity, 0, 0]);
+});
+
+/** scikit-learn's roc_curve (drop_intermediate=False): TAR@FAR = max TPR over points with FPR ≤ target. */
+function sklearnTarAtFar(genuine: number[], impostor: number[], target: number): number {
+  const ts = [Infinity, ...new Set([...genuine, ...impostor])];
+  let best = 0;
+  for (const t of ts) {
+    const fpr = impostor.filter((s) => s >= t).length / impostor.length;
+    const tpr = genuine.filter((s) => s >= t).length / genuine.length;
+    if (fpr <= target) best = Math.max(best, tpr);
+  }
+  return best;
+}
+
+test('TAR@FAR: a genuine score between impostors is a threshold too (issue 13 item 12)', () => {
+  // roc_curve([1,1,0,0], [.5,.95,.2,.9]): (fpr, tpr) = (0,0) (0,.5) (.5,.5) (.5,1) (1,1) → TAR 1 at FAR .5
+  const [r] = tarAtFar([0.5, 0.95], [0.2, 0.9], [0.5]);
+  assert.deepEqual([r!.threshold, r!.far, r!.tar], [0.5, 0.5, 1]);
+  // many genuine scores just below the blocking impostor: they are accepted at no extra FAR
+  const [s] = tarAtFar([0.1, 0.81, 0.82, 0.83, 0.95], [0.0, 0.8, 0.9, 0.99], [0.5]);
+  assert.deepEqual([s!.threshold, s!.far, s!.tar], [0.81, 0.5, 0.8]);
+  const rand = mulberry32(11);
+  for (let trial = 0; trial < 40; trial++) {
+    // coarse scores (two decimals) so ties between and within the two sets are common
+    const q = (x: number) => Math.round(x * 100) / 100;
+    const g = Array.from({ length: 5 + trial }, () => q(0.6 + 0.3 * gaussian(rand)));
+    const im = Array.from({ length: 50 + 7 * trial }, () => q(0.3 * gaussian(rand)));
+    const targets = [1e-3, 1e-2, 0.05, 0.1, 0.5];
+    tarAtFar(g, im, targets).forEach((r, i) => {
+      assert.equal(r.tar, sklearnTarAtFar(g, im, targets[i]!), `trial ${trial} FAR ${targets[i]}`);
+      assert.ok(r.far <= targets[i]!);
+    });
+  }
+});
+
+test('TAR@FAR: no genuine or no impostor scores gives NaN, not a RangeError', () => {
+  for (const [g, im] of [[[], [0.1]], [[0.9], []], [[], []]] as const) {
+    const [r] = tarAtFar(g, im, [0.01]);
+    assert.deepEqual(r, { targetFar: 0.01, threshold: NaN, far: NaN, tar: NaN });
+  }
 });
 
 test('identification sweep: FPIR/FNIR/misidentification at each threshold, FNIR@FPIR', () => {

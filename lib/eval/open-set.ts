@@ -130,7 +130,7 @@ export function eer(genuine: ArrayLike<number>, impostor: ArrayLike<number>): { 
 export interface TarAtFar {
   /** the FAR asked for */
   targetFar: number;
-  /** the lowest threshold whose FAR ≤ target */
+  /** the lowest score threshold whose FAR ≤ target (+Infinity when only "accept nothing" qualifies) */
   threshold: number;
   /** FAR actually reached at that threshold (≤ target; often 0 with few impostor pairs) */
   far: number;
@@ -138,20 +138,21 @@ export interface TarAtFar {
 }
 
 /**
- * TAR at fixed FARs (insightface/IJB style; ANCHORS §7.1): T is the lowest score threshold with
- * FAR ≤ target. When even the highest impostor score gives too many false accepts, T sits just
- * above it (the next representable double), so TAR counts genuine scores strictly above it.
+ * TAR at fixed FARs (insightface/IJB style; ANCHORS §7.1), with scikit-learn's `roc_curve`
+ * semantics: thresholds sit at every distinct score, genuine or impostor (plus +∞), and TAR is
+ * read at the lowest one whose FAR ≤ target. Genuine scores count as candidates because a genuine
+ * score just below the blocking impostor raises TAR without raising FAR; trying only impostor
+ * scores (as an earlier version did) under-reported TAR by up to 0.75 on small sets (issue 13).
+ * No genuine or no impostor scores leaves TAR/FAR undefined: every field but targetFar is NaN.
  */
 export function tarAtFar(genuine: ArrayLike<number>, impostor: ArrayLike<number>, targets: readonly number[] = [1e-3, 1e-2, 1e-1]): TarAtFar[] {
-  if (!genuine.length || !impostor.length) throw new RangeError('tarAtFar: needs at least one genuine and one impostor score');
+  if (!genuine.length || !impostor.length) return targets.map((targetFar) => ({ targetFar, threshold: NaN, far: NaN, tar: NaN }));
   const g = Float64Array.from(genuine).sort();
   const im = Float64Array.from(impostor).sort();
-  const candidates = [...new Set(im)].sort((a, b) => a - b); // a lower candidate accepts more
+  // ascending: FAR never rises along it, so the first candidate within target is the lowest
+  const candidates = [...new Set([...g, ...im])].sort((a, b) => a - b).concat(Infinity);
   return targets.map((targetFar) => {
-    let threshold = nextUp(im[im.length - 1]!);
-    for (const t of candidates) {
-      if (countAtLeast(im, t) / im.length <= targetFar) { threshold = t; break; }
-    }
+    const threshold = candidates.find((t) => countAtLeast(im, t) / im.length <= targetFar) ?? Infinity;
     return { targetFar, threshold, far: countAtLeast(im, threshold) / im.length, tar: countAtLeast(g, threshold) / g.length };
   });
 }
@@ -182,15 +183,4 @@ function countAtLeast(sortedAsc: Float64Array, t: number): number {
     if (sortedAsc[mid]! < t) lo = mid + 1; else hi = mid;
   }
   return sortedAsc.length - lo;
-}
-
-/** The smallest double greater than x (Math has no nextafter). */
-export function nextUp(x: number): number {
-  if (Number.isNaN(x) || x === Infinity) return x;
-  if (x === 0) return Number.MIN_VALUE;
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, x);
-  const bits = view.getBigUint64(0);
-  view.setBigUint64(0, x > 0 ? bits + 1n : bits - 1n);
-  return view.getFloat64(0);
 }
