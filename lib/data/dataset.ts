@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
+import { checkUserJson } from '../util/json.ts';
 import { scanFolders } from './folders.ts';
 import { checkRelativePath, fileProblem } from './paths.ts';
 import { datasetSchemaPath, schemaErrors } from './schema.ts';
@@ -48,6 +49,11 @@ export function inspectDataset(dir: string, opts: LoadOptions = {}): Dataset {
   } catch (e) {
     const reason = `not valid JSON (${(e as Error).message.split('\n')[0]}); fix the syntax`;
     return { root, source: 'manifest', manifest: empty, problems: [{ path: MANIFEST, reason, code: 'invalid-json', severity: 'error' }] };
+  }
+  try {
+    checkUserJson(raw, MANIFEST);
+  } catch (e) {
+    return { root, source: 'manifest', manifest: empty, problems: [{ path: MANIFEST, reason: (e as Error).message.slice(MANIFEST.length + 2), code: 'invalid-json', severity: 'error' }] };
   }
   const errs = schemaErrors(raw);
   if (errs.length > 0) {

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { UserError } from '../util/errors.ts';
+import { checkKeyPath, checkUserJson } from '../util/json.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const experimentSchemaPath = join(repoRoot, 'data-spec', 'experiment.schema.json');
@@ -72,9 +73,12 @@ export function applyOverrides(raw: Record<string, unknown>, sets: string[]): Re
     const eq = s.indexOf('=');
     if (eq <= 0) throw new UserError(`--set "${s}": expected key.path=value, e.g. --set training.epochs=3`);
     const path = s.slice(0, eq).split('.');
+    if (path.some((k) => !k)) throw new UserError(`--set "${s}": an empty key in the path; expected key.path=value, e.g. --set training.epochs=3`);
+    checkKeyPath(s.slice(0, eq), `--set "${s}"`);
     const text = s.slice(eq + 1);
     let value: unknown = text;
     try { value = JSON.parse(text); } catch { /* a bare string */ }
+    checkUserJson(value, `--set "${s}"`);
     let node = out as Record<string, unknown>;
     for (const key of path.slice(0, -1)) {
       if (node[key] === undefined || node[key] === null) node[key] = {};
@@ -88,10 +92,14 @@ export function applyOverrides(raw: Record<string, unknown>, sets: string[]): Re
 
 /** Validate, fill defaults, resolve the inherited seeds. `file` names the source in errors. */
 export function resolveConfig(raw: unknown, file: string): ExperimentConfig {
+  checkUserJson(raw, file);
   const data = structuredClone(raw);
   const errors = validate(data);
   if (errors.length) throw new UserError(`${file}: invalid experiment config: ${errors.join('; ')}`);
   const cfg = data as ExperimentConfig;
+  // cross-field rules a JSON Schema cannot state
+  const t = cfg.training;
+  if (t.minLr > t.lr) throw new UserError(`${file}: training.minLr ${t.minLr} is above training.lr ${t.lr}, so "annealing" would raise the rate; set minLr ≤ lr`);
   cfg.dataset.split.seed ??= cfg.seed;
   cfg.training.seed ??= cfg.seed;
   cfg.model.randomInit.seed ??= cfg.seed;
@@ -107,6 +115,7 @@ export function loadExperiment(path: string, sets: string[] = []): { config: Exp
     throw new UserError(`${path}: ${why}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UserError(`${path}: an experiment config is a JSON object`);
+  checkUserJson(raw, path);
   return { config: resolveConfig(applyOverrides(raw as Record<string, unknown>, sets), path), baseDir: dirname(resolve(path)) };
 }
 

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { UserError } from '../util/errors.ts';
+import { checkUserJson } from '../util/json.ts';
 
 export interface PromptTemplate { id: string; template: string }
 
@@ -30,6 +31,7 @@ export function loadPromptSet(path: string): PromptSet {
   }
   const bad = (why: string): never => { throw new UserError(`${path}: invalid prompt set: ${why}`); };
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) bad('expected a JSON object');
+  checkUserJson(raw, path);
   const s = raw as Record<string, unknown>;
   for (const k of Object.keys(s)) if (!['$schema', 'id', 'version', 'description', 'source', 'templates'].includes(k)) bad(`${k}: unknown key`);
   if (typeof s.id !== 'string' || !ID.test(s.id)) bad('id: a short name ([A-Za-z0-9._-])');

@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { configHash, loadExperiment, repoRoot, type ExperimentConfig } from '../experiment/config.ts';
 import { UserError } from '../util/errors.ts';
+import { checkUserJson } from '../util/json.ts';
 import { loadPromptSet } from './prompts.ts';
 
 type Json = unknown;
@@ -66,6 +67,7 @@ export function loadGrid(file: string, extraSets: string[] = []): Grid {
     throw new UserError(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `not valid JSON (${(e as Error).message.split('\n')[0]})`}`);
   }
   check(isObj(raw), file, 'expected a JSON object');
+  checkUserJson(raw, file);
   for (const k of Object.keys(raw)) check(['$schema', 'name', 'description', 'base', 'set', 'runs', 'product', 'resultsDir'].includes(k), file, `${k}: unknown key`);
   const spec = raw as unknown as GridSpec;
   check(typeof spec.name === 'string' && NAME.test(spec.name), file, 'name: a short name ([A-Za-z0-9._-])');

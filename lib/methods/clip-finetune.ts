@@ -36,6 +36,7 @@ export const clipFinetune: Method = {
       const t = cfg.training;
       const loss = lossOptions(cfg); // training.loss: the paper's CE, or its future-work margin losses (clip-losses.ts)
       const train = loss.kind === 'ce' ? finetuneTextTower : finetuneWithLoss(loss);
+      checkPlan(ctx, labels.length);
       const result = t.epochs === 0 ? { log: [], stopped: undefined } : await train(model, trainFeats, labels, tokens, {
         epochs: t.epochs, batchSize: t.batchSize, weightDecay: t.weightDecay, betas: t.betas, eps: t.eps, seed: t.seed ?? cfg.seed,
         schedule: { kind: t.schedule, lr: t.lr, minLr: t.minLr, warmupSteps: t.warmupSteps },
@@ -43,6 +44,8 @@ export const clipFinetune: Method = {
         checkpointEvery: t.checkpointEvery,
         shouldStop: () => ctx.shouldStop(steps),
         onStep: (l, total) => {
+          // one step's time says what the whole run costs: said once, before the user waits for it
+          if (l.step === (resume?.step ?? 0) + 1 && total > l.step) ctx.say(`training: first step ${(l.ms / 1000).toFixed(2)} s → about ${duration(l.ms * (total - l.step))} for the remaining ${total - l.step}`);
           steps = l.step;
           tbar ??= progress('finetune', total);
           tbar.update(l.step, `loss ${l.loss.toFixed(4)}`);
@@ -72,3 +75,23 @@ export const clipFinetune: Method = {
     }
   },
 };
+
+/**
+ * The planned step count, said up front so a config that would train for hours is seen at once;
+ * a warm-up longer than the run would never reach training.lr, so it is refused.
+ */
+function checkPlan(ctx: Parameters<Method['run']>[0], examples: number): void {
+  const t = ctx.cfg.training;
+  const perEpoch = Math.ceil(examples / t.batchSize);
+  const planned = t.epochs * perEpoch;
+  if (!planned) return; // zero-shot: nothing to train
+  if (t.warmupSteps > planned) {
+    throw new UserError(`training.warmupSteps ${t.warmupSteps} is more than the ${planned} planned steps (${t.epochs} epoch(s) × ${perEpoch} batch(es) of ${t.batchSize}), so the learning rate would never reach training.lr; lower warmupSteps or raise training.epochs`);
+  }
+  ctx.say(`training: ${t.epochs} epoch(s) × ${perEpoch} step(s) of batch ${t.batchSize} on ${examples} image(s) = ${planned} steps`);
+}
+
+function duration(ms: number): string {
+  const s = ms / 1000;
+  return s < 90 ? `${s.toFixed(0)} s` : s < 5400 ? `${(s / 60).toFixed(0)} min` : `${(s / 3600).toFixed(1)} h`;
+}

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { UserError } from '../util/errors.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
+import { checkUserJson } from '../util/json.ts';
 
 export interface ModelFile {
   name: string;
@@ -66,6 +67,7 @@ export function loadRegistry(path = registryPath): ModelEntry[] {
   } catch (e) {
     throw new UserError(`${path}: ${(e as Error).message}`);
   }
+  checkUserJson(data, path);
   if (!validate(data)) {
     const first = validate.errors!.map((e) => `${e.instancePath || '/'} ${e.message}`).slice(0, 3);
     throw new UserError(`${path} does not match ${schemaPath}: ${first.join('; ')}`);

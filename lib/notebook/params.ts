@@ -15,6 +15,7 @@
  * notebook does not have are ignored (one environment drives all eight notebooks) and listed.
  */
 import { UserError } from '../util/errors.ts';
+import { checkUserJson } from '../util/json.ts';
 
 export type ParamValue = string | number | boolean | null | ParamValue[] | { [k: string]: ParamValue };
 export type Params = Record<string, ParamValue>;
@@ -54,6 +55,7 @@ export function coerce(def: ParamValue, raw: unknown, where: string, fromJson = 
     } catch {
       throw new UserError(`${where}: "${raw}" is not JSON (the default is ${want === 'null' ? 'null' : `an ${want}`})`);
     }
+    checkUserJson(raw, where);
   }
   if (want === 'null') return raw as ParamValue;
   if (kindOf(raw) !== want) throw new UserError(`${where}: expected ${want === 'array' || want === 'object' ? `an ${want}` : `a ${want}`}, got ${kindOf(raw)} ${JSON.stringify(raw)}`);
@@ -82,8 +84,9 @@ export function resolveParams<T extends Params>(defaults: T, env: Record<string,
       throw new UserError(`${ENV_JSON}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
     }
     if (kindOf(obj) !== 'object') throw new UserError(`${ENV_JSON}: expected a JSON object, got ${kindOf(obj)}`);
+    checkUserJson(obj, ENV_JSON);
     for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
-      if (!(k in defaults)) { ignored.push(k); continue; }
+      if (!Object.hasOwn(defaults, k)) { ignored.push(k); continue; }
       values[k] = coerce(defaults[k]!, v, `${ENV_JSON}.${k}`, true);
       (sources as Record<string, string>)[k] = ENV_JSON;
     }
