@@ -13,7 +13,7 @@ import { loadClipConfig } from '../lib/clip/config.ts';
 import { ClipModel } from '../lib/clip/model.ts';
 import { randomClipStateDict } from '../lib/clip/random-init.ts';
 import { EOT } from '../lib/clip/tokenizer.ts';
-import { l2rows } from '../lib/baselines/gallery.ts';
+import { normalizeRows } from '../lib/util/rows.ts';
 import { argmax } from '../lib/eval/closed-set.ts';
 import { tipAdapterLogits } from '../lib/methods/clip-arms.ts';
 import { coopTokens, trainCoopContext } from '../lib/methods/clip-coop.ts';
@@ -27,14 +27,14 @@ import { gauss, streamRng } from '../lib/util/rng.ts';
 
 await initTf({ quiet: true });
 const work = mkdtempSync(join(tmpdir(), 'clipface-ablations-'));
-const unit = (n: number, dim: number, seed: number) => l2rows(Float32Array.from({ length: n * dim }, ((r) => () => gauss(r))(streamRng(seed, 'u'))), dim);
+const unit = (n: number, dim: number, seed: number) => normalizeRows(Float32Array.from({ length: n * dim }, ((r) => () => gauss(r))(streamRng(seed, 'u'))), dim);
 
 test('Tip-Adapter (arXiv 2111.03930): α = 0 is zero-shot CLIP; large α is the cache alone; β sharpens toward nearest neighbour', () => {
   const dim = 12, C = 3;
   const keys = unit(9, dim, 1), labels = Int32Array.from([0, 0, 0, 1, 1, 1, 2, 2, 2]), text = unit(C, dim, 2);
   // probes near keys 0, 4, 8, 1, 5, 6, 2 (so every probe has a clear nearest key)
   const noise = unit(7, dim, 3);
-  const feats = l2rows(Float32Array.from({ length: 7 * dim }, (_, i) => keys[[0, 4, 8, 1, 5, 6, 2][Math.floor(i / dim)]! * dim + (i % dim)]! + 0.2 * noise[i]!), dim);
+  const feats = normalizeRows(Float32Array.from({ length: 7 * dim }, (_, i) => keys[[0, 4, 8, 1, 5, 6, 2][Math.floor(i / dim)]! * dim + (i % dim)]! + 0.2 * noise[i]!), dim);
   const base = { feats, keys, labels, classes: C, text, dim, scale: 100, beta: 5.5 };
   const zs = tipAdapterLogits({ ...base, alpha: 0 });
   assert.deepEqual(zs.logits, zs.clip);

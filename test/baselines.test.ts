@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { calibrateThreshold, enrol, l2rows, scoreGallery, similarity, similarityToConfidence } from '../lib/baselines/gallery.ts';
+import { calibrateThreshold, enrol, scoreGallery, similarity, similarityToConfidence } from '../lib/baselines/gallery.ts';
+import { normalizeRows } from '../lib/util/rows.ts';
 import { headLogits, softmaxRows, trainSoftmaxHead } from '../lib/baselines/softmax-head.ts';
 import { argmax } from '../lib/eval/closed-set.ts';
 import { gauss, streamRng } from '../lib/util/rng.ts';
@@ -23,7 +24,7 @@ function clusters(perClass: number, seed: number, sd = 0.08, classes = C) {
       y.push(c);
     }
   }
-  return { x: l2rows(Float32Array.from(x), DIM), y: Int32Array.from(y) };
+  return { x: normalizeRows(Float32Array.from(x), DIM), y: Int32Array.from(y) };
 }
 
 test('(o) gallery: mean template and nearest neighbour classify separable identities perfectly', () => {

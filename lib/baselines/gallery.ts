@@ -15,12 +15,9 @@
  * "similarity ≥ t", and every threshold sweep (DET, FNIR@FPIR) ranks probes as the raw similarity
  * does. The per-class values are acceptance confidences, not a distribution (rows do not sum to 1).
  */
-import { normalizeRows } from '../experiment/embeddings.ts';
+import { normalizeRows } from '../util/rows.ts';
 export type SimilarityMetric = 'cosine' | 'euclidean' | 'human';
 export type GalleryMode = 'mean' | 'nn';
-
-/** Row-wise L2 normalisation of [n, dim] (the same as the CLIP arms' normalizeRows). */
-export const l2rows = normalizeRows;
 
 /** Human's match.ts constants for the documented recipe (see thresholds.ts). */
 const HUMAN = { multiplier: 20, min: 0.2, max: 0.8 };
@@ -60,7 +57,7 @@ export function enrol(metric: SimilarityMetric, mode: GalleryMode, rows: Float32
     for (let j = 0; j < dim; j++) t[c * dim + j]! += rows[i * dim + j]!;
   });
   for (let c = 0; c < classes; c++) for (let j = 0; j < dim; j++) t[c * dim + j]! /= n[c]! || 1;
-  return { metric, mode, dim, classes, rows: metric === 'cosine' ? l2rows(t, dim) : t, labels: Int32Array.from({ length: classes }, (_, c) => c) };
+  return { metric, mode, dim, classes, rows: metric === 'cosine' ? normalizeRows(t, dim) : t, labels: Int32Array.from({ length: classes }, (_, c) => c) };
 }
 
 /** Similarity of every probe row to every class: [probes][classes]. */

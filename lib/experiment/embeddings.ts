@@ -76,18 +76,6 @@ export async function cachedImageEmbeddings(
   }
 }
 
-/** Row-wise L2 normalisation of [n, dim] features, in place-safe copy. */
-export function normalizeRows(x: Float32Array, dim: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i += dim) {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += x[i + j]! ** 2;
-    const inv = 1 / Math.sqrt(s || 1);
-    for (let j = 0; j < dim; j++) out[i + j] = x[i + j]! * inv;
-  }
-  return out;
-}
-
 /** Softmax probabilities and cosines of normalised image rows against normalised class rows. */
 export function scoreImages(imgN: Float32Array, txtN: Float32Array, dim: number, logitScale: number): { probs: number[][]; cosines: number[][] } {
   return tf.tidy(() => {

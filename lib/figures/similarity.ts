@@ -5,32 +5,8 @@
  */
 import { BASE_LAYOUT, check, titled, toCsv, type Figure } from './types.ts';
 
-/**
- * Cosine similarity of every pair of rows of `features` ([n, dim], row-major), in float64.
- * Computed once per pair and mirrored, so the result is exactly symmetric; a zero row gives 0s.
- */
-export function cosineMatrix(features: Float32Array | Float64Array | readonly number[], dim: number): number[][] {
-  check(Number.isInteger(dim) && dim > 0 && features.length % dim === 0, 'cosineMatrix', `length ${features.length} is not a multiple of dim ${dim}`);
-  const n = features.length / dim;
-  const unit: Float64Array[] = [];
-  for (let i = 0; i < n; i++) {
-    const v = Float64Array.from({ length: dim }, (_, k) => features[i * dim + k]!);
-    let sq = 0;
-    for (const x of v) sq += x * x;
-    const norm = Math.sqrt(sq);
-    unit.push(norm > 0 ? v.map((x) => x / norm) : v);
-  }
-  const out = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-  for (let i = 0; i < n; i++) {
-    for (let j = i; j < n; j++) {
-      let dot = 0;
-      for (let k = 0; k < dim; k++) dot += unit[i]![k]! * unit[j]![k]!;
-      out[i]![j] = dot;
-      out[j]![i] = dot;
-    }
-  }
-  return out;
-}
+/** Cosine similarity of every pair of rows of [n, dim] features, in float64 (lib/util/rows.ts). */
+export { cosineMatrix } from '../util/rows.ts';
 
 export interface SimilaritySpec {
   /** the identity of each row/column */

@@ -12,7 +12,8 @@
  *   cache alone, a kernel-weighted vote of the training images.
  */
 import { headCosines, headLogits, softmaxRows, trainSoftmaxHead } from '../baselines/softmax-head.ts';
-import { clipResult, clipSetup, cosineMatrix, textFeatures } from './clip-common.ts';
+import { dotMatrix } from '../util/rows.ts';
+import { clipResult, clipSetup, textFeatures } from './clip-common.ts';
 import { methodOptions } from './options.ts';
 import type { Method } from './types.ts';
 
@@ -21,7 +22,7 @@ export const clipZeroShot: Method = {
   async run(ctx) {
     const s = await clipSetup(ctx);
     try {
-      const cos = cosineMatrix(s.feats, textFeatures(s), s.dim);
+      const cos = dotMatrix(s.feats, textFeatures(s), s.dim);
       const scale = Math.exp(s.loaded.model.logitScale);
       return clipResult(s, {
         probs: softmaxRows(cos.map((r) => r.map((c) => c * scale))), cosines: cos, log: [],
@@ -71,8 +72,8 @@ export interface TipAdapterInput {
 
 /** Tip-Adapter logits [n][classes] and their two parts. */
 export function tipAdapterLogits(t: TipAdapterInput): { logits: number[][]; clip: number[][]; cache: number[][] } {
-  const clip = cosineMatrix(t.feats, t.text, t.dim).map((r) => r.map((c) => c * t.scale));
-  const affinity = cosineMatrix(t.feats, t.keys, t.dim);
+  const clip = dotMatrix(t.feats, t.text, t.dim).map((r) => r.map((c) => c * t.scale));
+  const affinity = dotMatrix(t.feats, t.keys, t.dim);
   const cache = affinity.map((row) => {
     const out = new Array<number>(t.classes).fill(0);
     row.forEach((a, k) => { out[t.labels[k]!]! += Math.exp(-t.beta * (1 - a)); });
@@ -93,7 +94,7 @@ export const clipTipAdapter: Method = {
         scale: Math.exp(s.loaded.model.logitScale), alpha, beta,
       });
       return clipResult(s, {
-        probs: softmaxRows(logits), cosines: cosineMatrix(s.feats, text, s.dim), log: [],
+        probs: softmaxRows(logits), cosines: dotMatrix(s.feats, text, s.dim), log: [],
         description: `${s.loaded.description}, Tip-Adapter cache of ${s.labels.length} training images (α ${alpha}, β ${beta}; training-free)`,
         extra: { label: `CLIP Tip-Adapter (α ${alpha}, β ${beta})`, options: { tipAdapter: { alpha, beta } }, cosines: 'image-to-prompt cosines (the zero-shot part)' },
       });

@@ -7,11 +7,12 @@
 import { tf } from '../runtime/tf.ts';
 import { l2normalize } from '../clip/model.ts';
 import { ClipTokenizer } from '../clip/tokenizer.ts';
-import { cachedImageEmbeddings, normalizeRows } from '../experiment/embeddings.ts';
+import { cachedImageEmbeddings } from '../experiment/embeddings.ts';
 import { loadExperimentModel, RANDOM_STAMP, type LoadedModel } from '../experiment/model-source.ts';
 import { progress } from '../experiment/progress.ts';
 import { cacheRoot } from '../experiment/stages.ts';
 import { UserError } from '../util/errors.ts';
+import { normalizeRows, pickRows } from '../util/rows.ts';
 import { classPrompts } from './options.ts';
 import type { MethodResult, RunContext, RunImage } from './types.ts';
 
@@ -56,25 +57,9 @@ export async function clipSetup(ctx: RunContext): Promise<ClipSetup> {
   }
 }
 
-export function pickRows(x: Float32Array, rows: readonly number[], dim: number): Float32Array {
-  const out = new Float32Array(rows.length * dim);
-  rows.forEach((r, j) => out.set(x.subarray(r * dim, (r + 1) * dim), j * dim));
-  return out;
-}
-
 /** L2-normalised text features of the class prompts, [classes, dim]. */
 export function textFeatures(s: ClipSetup, tokens: Int32Array[] = s.tokens): Float32Array {
   return tf.tidy(() => l2normalize(s.loaded.model.encodeText(tokens)).dataSync() as Float32Array);
-}
-
-/** Plain-array cosines of unit rows a [n, dim] with unit rows b [m, dim]: [n][m]. */
-export function cosineMatrix(a: Float32Array, b: Float32Array, dim: number): number[][] {
-  const n = a.length / dim, m = b.length / dim;
-  return Array.from({ length: n }, (_, i) => Array.from({ length: m }, (_, j) => {
-    let s = 0;
-    for (let k = 0; k < dim; k++) s += a[i * dim + k]! * b[j * dim + k]!;
-    return s;
-  }));
 }
 
 /** The common part of a CLIP arm's result (random-weights stamp, features, prompts). */

@@ -27,7 +27,8 @@ import { gauss, streamRng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 import { softmaxRows } from '../baselines/softmax-head.ts';
 import { progress } from '../experiment/progress.ts';
-import { clipResult, clipSetup, cosineMatrix, textFeatures } from './clip-common.ts';
+import { dotMatrix } from '../util/rows.ts';
+import { clipResult, clipSetup, textFeatures } from './clip-common.ts';
 import { classNames, methodOptions } from './options.ts';
 import { Interrupted, type Method } from './types.ts';
 
@@ -79,7 +80,7 @@ export const clipCoop: Method = {
       }, (step) => ctx.shouldStop(step));
 
       const text = textFeatures(s, tokens);
-      const cos = cosineMatrix(s.feats, text, s.dim);
+      const cos = dotMatrix(s.feats, text, s.dim);
       const scale = Math.exp(model.logitScale);
       return clipResult(s, {
         probs: softmaxRows(cos.map((r) => r.map((c) => c * scale))), cosines: cos, log,

@@ -10,11 +10,12 @@
  * Embedders: face-api, human (offline stand-ins), onnx:<registry id> (ArcFace, VGG-Face).
  */
 import { cachedFaceEmbeddings, createEmbedder, type FaceEmbedder } from '../baselines/embedder.ts';
-import { calibrateThreshold, enrol, l2rows, scoreGallery, similarityToConfidence, type Calibration, type SimilarityMetric } from '../baselines/gallery.ts';
+import { calibrateThreshold, enrol, scoreGallery, similarityToConfidence, type Calibration, type SimilarityMetric } from '../baselines/gallery.ts';
 import { headCosines, headLogits, softmaxRows, trainSoftmaxHead } from '../baselines/softmax-head.ts';
 import { progress } from '../experiment/progress.ts';
 import { cacheRoot } from '../experiment/stages.ts';
 import { UserError } from '../util/errors.ts';
+import { normalizeRows, pickRows } from '../util/rows.ts';
 import { methodOptions, type MethodOptions } from './options.ts';
 import type { Method, MethodResult, RunContext, RunImage } from './types.ts';
 
@@ -44,17 +45,11 @@ async function embedAll(ctx: RunContext): Promise<Embedded> {
     const trainRows = scored.map((u, i) => (u.kind === 'train' ? i : -1)).filter((i) => i >= 0);
     if (!trainRows.length) throw new UserError('no usable training images after preprocessing');
     const labels = Int32Array.from(trainRows, (r) => classIndex.get(scored[r]!.entry.identity)!);
-    return { embedder, scored, raw, unit: l2rows(raw, embedder.dim), trainRows, labels, options };
+    return { embedder, scored, raw, unit: normalizeRows(raw, embedder.dim), trainRows, labels, options };
   } catch (e) {
     await embedder.dispose();
     throw e;
   }
-}
-
-function rowsOf(x: Float32Array, rows: number[], dim: number): Float32Array {
-  const out = new Float32Array(rows.length * dim);
-  rows.forEach((r, j) => out.set(x.subarray(r * dim, (r + 1) * dim), j * dim));
-  return out;
 }
 
 const fmt = (x: number) => Number(x.toFixed(6));
@@ -67,14 +62,14 @@ export const faceMatch: Method = {
       const { embedder, options: o } = e;
       const dim = embedder.dim, C = ctx.classes.length;
       // cosines of the unit embeddings (ROC, heatmaps), in the chosen gallery mode
-      const cosines = scoreGallery(enrol('cosine', o.gallery, rowsOf(e.unit, e.trainRows, dim), e.labels, C), e.unit);
+      const cosines = scoreGallery(enrol('cosine', o.gallery, pickRows(e.unit, e.trainRows, dim), e.labels, C), e.unit);
       let metric: SimilarityMetric = 'cosine', threshold: number, rule: string, calibration: Calibration | null = null;
       if (o.threshold === 'documented') {
         if (!embedder.documented) throw new UserError(`${embedder.description} has no documented threshold (lib/baselines/thresholds.ts); use method.threshold "calibrated" or a cosine`);
         ({ metric, threshold } = embedder.documented);
         rule = `${embedder.documented.stated} [${embedder.documented.source}]`;
       } else if (o.threshold === 'calibrated') {
-        calibration = calibrateThreshold(rowsOf(e.unit, e.trainRows, dim), e.labels, C, o.gallery);
+        calibration = calibrateThreshold(pickRows(e.unit, e.trainRows, dim), e.labels, C, o.gallery);
         if (!calibration) throw new UserError('method.threshold "calibrated" needs an identity with at least 2 training images (leave-one-out); use "documented" or a number');
         threshold = calibration.threshold;
         rule = `cosine ≥ ${fmt(threshold)} (${calibration.rule})`;
@@ -83,7 +78,7 @@ export const faceMatch: Method = {
         rule = `cosine ≥ ${threshold} (method.threshold)`;
       }
       const space = metric === 'cosine' ? e.unit : e.raw; // the documented euclidean/human rules read raw descriptors
-      const sims = metric === 'cosine' ? cosines : scoreGallery(enrol(metric, o.gallery, rowsOf(space, e.trainRows, dim), e.labels, C), space);
+      const sims = metric === 'cosine' ? cosines : scoreGallery(enrol(metric, o.gallery, pickRows(space, e.trainRows, dim), e.labels, C), space);
       const T = ctx.cfg.evaluation.threshold;
       const probs = sims.map((r) => r.map((s) => similarityToConfidence(s, threshold, T)));
       const label = `${embedderLabel(o)} (o, ${o.gallery === 'mean' ? 'mean template' : 'nearest neighbour'}, ${typeof o.threshold === 'number' ? 'fixed' : o.threshold} threshold)`;
@@ -112,7 +107,7 @@ export const faceClassifier: Method = {
     try {
       const { embedder, options: o } = e;
       const seed = ctx.cfg.training.seed ?? ctx.cfg.seed;
-      const { head, log } = trainSoftmaxHead(rowsOf(e.unit, e.trainRows, embedder.dim), e.labels, ctx.classes.length, { ...o.head, seed });
+      const { head, log } = trainSoftmaxHead(pickRows(e.unit, e.trainRows, embedder.dim), e.labels, ctx.classes.length, { ...o.head, seed });
       return {
         scored: e.scored, probs: softmaxRows(headLogits(head, e.unit)), cosines: headCosines(head, e.unit), log,
         features: { dim: embedder.dim, data: e.unit }, prompts: null,
