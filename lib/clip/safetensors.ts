@@ -5,7 +5,7 @@
  * copies are fp32 or fp16; we upcast every float to F32 because the model computes in F32.
  * I64 is only accepted for BatchNorm's `num_batches_tracked`, which eval mode never reads.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { UserError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs-atomic.ts';
 
@@ -55,45 +55,113 @@ function decode(dtype: string, bytes: Uint8Array, count: number): Float32Array {
   return out;
 }
 
-/** Read every tensor of a .safetensors file, floats as F32. Errors name the file and the fix. */
-export function readSafetensors(path: string): { tensors: StateDict; metadata: Record<string, string> } {
-  let buf: Buffer;
-  try {
-    if (!statSync(path).isFile()) throw new Error('not a file');
-    buf = readFileSync(path);
-  } catch {
-    throw new UserError(`${path}: weights file not found; pass --weights <file.safetensors> or run "clipface models fetch <id>"`);
-  }
-  const bad = (why: string) => new UserError(`${path}: not a valid safetensors file (${why}); re-download it ("clipface models fetch <id> --force")`);
-  if (buf.length < 8) throw bad('file shorter than its 8-byte header length');
-  const headerLen = Number(buf.readBigUInt64LE(0));
-  if (headerLen <= 0 || 8 + headerLen > buf.length) throw bad(`header length ${headerLen} exceeds the file size ${buf.length}: truncated?`);
-  let header: Record<string, any>;
-  try {
-    header = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8'));
-  } catch {
-    throw bad('header is not JSON');
-  }
-  const dataStart = 8 + headerLen;
-  const tensors: StateDict = new Map();
-  for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const { dtype, shape, data_offsets: off } = info ?? {};
-    const width = DTYPE_BYTES[dtype];
-    if (!width || !Array.isArray(shape) || !Array.isArray(off)) throw bad(`tensor "${name}" has a malformed entry`);
-    const count = shape.reduce((a: number, b: number) => a * b, 1);
-    const [begin, end] = off as [number, number];
-    if (end - begin !== count * width) throw bad(`tensor "${name}": ${end - begin} bytes for shape [${shape}] ${dtype}`);
-    if (dataStart + end > buf.length) throw bad(`tensor "${name}" runs past the end of the file: truncated download?`);
-    const bytes = buf.subarray(dataStart + begin, dataStart + end);
-    if (dtype === 'I64' || dtype === 'I32' || dtype === 'U8' || dtype === 'BOOL') {
-      if (!name.endsWith('num_batches_tracked')) throw bad(`tensor "${name}" has integer dtype ${dtype}; CLIP weights are floating point`);
-      tensors.set(name, { shape, dtype });
-    } else {
-      tensors.set(name, { shape, dtype, data: decode(dtype, bytes, count) });
+/**
+ * The safetensors format's own rules: a header of at most 100 MB (the Rust reader's
+ * MAX_HEADER_SIZE) that is a JSON object; every tensor's byte range inside the data buffer, of
+ * exactly shape × dtype bytes; the ranges contiguous, non-overlapping and covering the whole
+ * buffer (no holes: the format forbids them so a file cannot carry anything else). A file breaking
+ * them is refused rather than read as wrong numbers.
+ */
+const MAX_HEADER = 100_000_000;
+
+interface Entry { name: string; dtype: string; shape: number[]; begin: number; end: number }
+
+function parseHeader(header: unknown, dataLength: number, bad: (why: string) => UserError): { entries: Entry[]; metadata: Record<string, string> } {
+  if (!header || typeof header !== 'object' || Array.isArray(header)) throw bad('the header is not a JSON object');
+  const entries: Entry[] = [];
+  let metadata: Record<string, string> = {};
+  for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      const ok = info && typeof info === 'object' && !Array.isArray(info) && Object.values(info).every((v) => typeof v === 'string');
+      if (!ok) throw bad('__metadata__ is not a map of strings');
+      metadata = info as Record<string, string>;
+      continue;
     }
+    const { dtype, shape, data_offsets: off } = (info ?? {}) as { dtype?: string; shape?: unknown; data_offsets?: unknown };
+    const width = DTYPE_BYTES[dtype ?? ''];
+    const counts = (a: unknown, n?: number): a is number[] => Array.isArray(a) && (n === undefined || a.length === n) && a.every((x) => Number.isSafeInteger(x) && x >= 0);
+    if (!width || !counts(shape) || !counts(off, 2)) throw bad(`tensor "${name}" has a malformed entry (dtype, shape and data_offsets must be a known type, non-negative integers and [begin, end])`);
+    const [begin, end] = off;
+    if (begin > end) throw bad(`tensor "${name}": data_offsets [${begin}, ${end}] run backwards`);
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (end - begin !== count * width) throw bad(`tensor "${name}": ${end - begin} bytes for shape [${shape}] ${dtype}`);
+    if (end > dataLength) throw bad(`tensor "${name}" runs past the end of the file (byte ${end} of ${dataLength}): truncated download?`);
+    entries.push({ name, dtype: dtype!, shape, begin, end });
   }
-  return { tensors, metadata: (header.__metadata__ ?? {}) as Record<string, string> };
+  let at = 0;
+  for (const e of [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end)) {
+    if (e.begin < at) throw bad(`tensor "${e.name}" overlaps the tensor before it (bytes ${e.begin}..${e.end})`);
+    if (e.begin > at) throw bad(`a hole in the data buffer before tensor "${e.name}" (bytes ${at}..${e.begin} belong to no tensor)`);
+    at = e.end;
+  }
+  if (at !== dataLength) throw bad(`the tensors cover ${at} of the ${dataLength} data bytes (the rest belongs to no tensor)`);
+  return { entries, metadata };
+}
+
+function firstNonFinite(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i]! - a[i]! !== 0) return i; // NaN and ±Inf give NaN
+  return -1;
+}
+
+/**
+ * Read every tensor of a .safetensors file, floats as F32. Errors name the file and the fix.
+ * Read through a file descriptor, one tensor at a time, so files over Node's 2 GiB single-buffer
+ * limit load too; non-finite weights are an error naming the tensor (they would turn every
+ * embedding into NaN, shown as null).
+ */
+export function readSafetensors(path: string): { tensors: StateDict; metadata: Record<string, string> } {
+  let fd: number;
+  let size: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`${path}: weights file not found; pass --weights <file.safetensors> or run "clipface models fetch <id>"`);
+    throw new UserError(`${path}: cannot read the weights file (${code ?? (e as Error).message}); check the path and its permissions`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new UserError(`${path}: not a file; pass the .safetensors file itself`);
+    size = st.size;
+    const bad = (why: string) => new UserError(`${path}: not a valid safetensors file (${why}); re-download it ("clipface models fetch <id> --force")`);
+    const read = (pos: number, length: number): Buffer => {
+      const b = Buffer.alloc(length);
+      let got = 0;
+      while (got < length) {
+        const n = readSync(fd, b, got, length - got, pos + got);
+        if (n === 0) throw bad(`the file ended at byte ${pos + got} while reading: truncated?`);
+        got += n;
+      }
+      return b;
+    };
+    if (size < 8) throw bad('file shorter than its 8-byte header length');
+    const headerLen = Number(read(0, 8).readBigUInt64LE(0));
+    if (headerLen < 2 || headerLen > MAX_HEADER) throw bad(`header length ${headerLen} is outside 2..${MAX_HEADER} bytes`);
+    if (8 + headerLen > size) throw bad(`header length ${headerLen} exceeds the file size ${size}: truncated?`);
+    let header: unknown;
+    try {
+      header = JSON.parse(read(8, headerLen).toString('utf8'));
+    } catch {
+      throw bad('header is not JSON');
+    }
+    const dataStart = 8 + headerLen;
+    const { entries, metadata } = parseHeader(header, size - dataStart, bad);
+    const tensors: StateDict = new Map();
+    for (const { name, dtype, shape, begin, end } of entries) {
+      if (dtype === 'I64' || dtype === 'I32' || dtype === 'U8' || dtype === 'BOOL') {
+        if (!name.endsWith('num_batches_tracked')) throw bad(`tensor "${name}" has integer dtype ${dtype}; CLIP weights are floating point`);
+        tensors.set(name, { shape, dtype });
+        continue;
+      }
+      const data = decode(dtype, read(dataStart + begin, end - begin), (end - begin) / DTYPE_BYTES[dtype]!);
+      const i = firstNonFinite(data);
+      if (i >= 0) throw new UserError(`${path}: tensor "${name}" holds ${data[i]} at index ${i}; weights must be finite numbers (a diverged or corrupt checkpoint?), use another file`);
+      tensors.set(name, { shape, dtype, data });
+    }
+    return { tensors, metadata };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Write F32 tensors as .safetensors, atomically (temp file + rename). */
