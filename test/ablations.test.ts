@@ -21,7 +21,8 @@ import { marginLoss } from '../lib/methods/clip-losses.ts';
 import { classNames, classPrompts, neutralToken } from '../lib/methods/options.ts';
 import { crossEntropy } from '../lib/train/text-step.ts';
 import { loadPromptSet } from '../lib/grid/prompts.ts';
-import { applyOverrides, repoRoot, resolveConfig } from '../lib/experiment/config.ts';
+import { applyOverrides, resolveConfig } from '../lib/experiment/config.ts';
+import { repoRoot } from '../lib/util/paths.ts';
 import { runExperiment } from '../lib/experiment/run.ts';
 import { gauss, streamRng } from '../lib/util/rng.ts';
 

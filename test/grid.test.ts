@@ -14,7 +14,7 @@ import { locateRun } from '../lib/grid/locate.ts';
 import { runGrid } from '../lib/grid/runner.ts';
 import { loadGrid, parseShard, shardRuns } from '../lib/grid/spec.ts';
 import { metricsRow, VALUES, writeSummary } from '../lib/grid/summary.ts';
-import { repoRoot } from '../lib/experiment/config.ts';
+import { repoRoot } from '../lib/util/paths.ts';
 import { UserError } from '../lib/util/errors.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'clipface-grid-'));

@@ -11,7 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../lib/util/errors.ts';
-import { downloadFile, sha256File } from '../lib/models/download.ts';
+import { downloadFile } from '../lib/models/download.ts';
+import { sha256File } from '../lib/util/hash.ts';
 import {
   fileState, getModel, listModels, loadRegistry, modelDir, recordHash, registryPath, resolveLocalModel,
 } from '../lib/models/registry.ts';

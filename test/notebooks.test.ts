@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { repoRoot } from '../lib/experiment/config.ts';
+import { repoRoot } from '../lib/util/paths.ts';
 import { UserError } from '../lib/util/errors.ts';
 import { coerce, envName, resolveParams } from '../lib/notebook/params.ts';
 import { LOADER_LINE, checkFiles, checkNotebook, notebookJson, stripNotebook, type Notebook } from '../lib/notebook/strip.ts';

@@ -9,7 +9,6 @@
  * keyed by (embedder id, crop sha256), so (o)/(c) set-ups, thresholds and grids never re-embed.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { join } from 'node:path';
 import { decodeImage, type RgbImage } from '../runtime/image.ts';
@@ -67,9 +66,4 @@ export async function cachedFaceEmbeddings(
     });
     return feats;
   }, onProgress, batchSize);
-}
-
-/** sha256 of a file, hex (weights ids and registry pins). */
-export function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
 }

@@ -17,7 +17,8 @@ import { getModel, loadRegistry, modelDir, type ModelEntry, type Preprocessing }
 import { createOrtSession } from '../runtime/ort.ts';
 import type { RgbImage } from '../runtime/image.ts';
 import { UserError } from '../util/errors.ts';
-import { sha256File, type FaceEmbedder } from './embedder.ts';
+import { sha256FileSync } from '../util/hash.ts';
+import type { FaceEmbedder } from './embedder.ts';
 import { ONNX_RECIPES } from './thresholds.ts';
 
 export interface OnnxModel { entry: ModelEntry; path: string }
@@ -92,7 +93,7 @@ export function toModelInput(img: RgbImage, p: Preprocessing, layout: 'NCHW' | '
 export async function onnxEmbedder(m: OnnxModel, say: (s: string) => void): Promise<FaceEmbedder> {
   const { entry, path } = m;
   const pin = entry.files.find((f) => path.endsWith(f.name))?.sha256 ?? null;
-  const sha = sha256File(path);
+  const sha = sha256FileSync(path);
   if (pin && pin !== sha) throw new UserError(`${path}: sha256 ${sha} does not match the registry's ${pin} for ${entry.id}`);
   if (!pin) say(`${entry.id}: sha256 not pinned in the registry (this file: ${sha}); pin it with "clipface models verify ${entry.id}"`);
   const session = await createOrtSession(path);

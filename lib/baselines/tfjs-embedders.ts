@@ -16,7 +16,8 @@ import type * as FaceApi from '@vladmandic/face-api';
 import type { RgbImage } from '../runtime/image.ts';
 import { initTfModels, LOCAL_SCHEME, packageDir, packageVersion, require, serial, tf } from '../preprocess/detectors/tfjs-models.ts';
 import { UserError } from '../util/errors.ts';
-import { sha256File, type FaceEmbedder } from './embedder.ts';
+import { sha256FileSync } from '../util/hash.ts';
+import type { FaceEmbedder } from './embedder.ts';
 import { FACE_API_RECIPE, HUMAN_RECIPE } from './thresholds.ts';
 
 let faceApi: Promise<typeof FaceApi> | undefined;
@@ -35,7 +36,7 @@ async function loadFaceApiRecognition(): Promise<typeof FaceApi> {
 export async function faceApiEmbedder(): Promise<FaceEmbedder> {
   const api = await loadFaceApiRecognition();
   const version = packageVersion('@vladmandic/face-api');
-  const weights = sha256File(join(packageDir('@vladmandic/face-api'), 'model', 'face_recognition_model.bin'));
+  const weights = sha256FileSync(join(packageDir('@vladmandic/face-api'), 'model', 'face_recognition_model.bin'));
   return {
     id: `face-api@${version}:face_recognition_model:${weights.slice(0, 16)}`,
     description: `face-api ${version} FaceRecognitionNet (dlib ResNet-34, 128-d)`,
@@ -67,7 +68,7 @@ export async function humanEmbedder(): Promise<FaceEmbedder> {
   const size = model.inputs[0]?.shape?.[1];
   if (size !== 224) throw new UserError(`${file}: expected a 224×224 input, the model says ${model.inputs[0]?.shape}`);
   const version = packageVersion('@vladmandic/human');
-  const weights = sha256File(join(packageDir('@vladmandic/human'), 'models', 'faceres.bin'));
+  const weights = sha256FileSync(join(packageDir('@vladmandic/human'), 'models', 'faceres.bin'));
   return {
     id: `human@${version}:faceres:${weights.slice(0, 16)}`,
     description: `Human ${version} FaceRes (HSE-FaceRes, 1024-d)`,

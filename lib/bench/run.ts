@@ -11,7 +11,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClipTokenizer } from '../clip/tokenizer.ts';
-import { repoRoot } from '../experiment/config.ts';
+import { repoRoot } from '../util/paths.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { pytorchUnavailable, runPytorchCase } from './pytorch.ts';

@@ -14,7 +14,7 @@ import { planTextLayout } from '../clip/text-layout.ts';
 import { createImageEncoder, type ImageRuntime } from '../clip/image-ort.ts';
 import { AdamW } from '../train/adamw.ts';
 import { textTrainStep, type TextStepOptions } from '../train/text-step.ts';
-import { repoRoot } from '../experiment/config.ts';
+import { repoRoot } from '../util/paths.ts';
 import { CpuMeter } from './cpu.ts';
 
 /** The paper's prompt (no final period, as PyTorch's anchor: 13 tokens at most). */

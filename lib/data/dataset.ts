@@ -8,10 +8,10 @@
  * returned manifest and listed in `problems`; warnings leave everything in. Only an unreadable or
  * schema-invalid manifest makes `loadDataset` throw (`inspectDataset` returns those as problems).
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
+import { sha256FileSync } from '../util/hash.ts';
 import { checkUserJson } from '../util/json.ts';
 import { scanFolders } from './folders.ts';
 import { checkRelativePath, fileProblem } from './paths.ts';
@@ -81,10 +81,6 @@ export function loadDataset(dir: string, opts: LoadOptions = {}): Dataset {
   return ds;
 }
 
-function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
 /** Per-entry checks of a schema-valid manifest; bad entries are left out. */
 export function checkManifest(root: string, raw: Manifest, opts: LoadOptions = {}): { manifest: Manifest; problems: Problem[] } {
   const problems: Problem[] = [];
@@ -112,7 +108,7 @@ export function checkManifest(root: string, raw: Manifest, opts: LoadOptions = {
     if (byPath.has(c.path)) return err(where, 'duplicate-path', `"${c.path}" is listed twice; keep one entry per file`);
     const fp = fileProblem(root, c.path);
     if (fp) return err(where, fp.code, fp.reason);
-    if (opts.verifyHashes && img.sha256 && sha256File(join(root, c.path)) !== img.sha256) {
+    if (opts.verifyHashes && img.sha256 && sha256FileSync(join(root, c.path)) !== img.sha256) {
       return err(where, 'checksum', 'sha256 does not match the file; the file changed since the manifest was written (regenerate or update the hash)');
     }
     if (img.keypoints && img.width && img.height) {

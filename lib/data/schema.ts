@@ -3,13 +3,13 @@
  * reported with its JSON pointer, e.g. `manifest.json#/images/3/view`).
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsNs from 'ajv-formats';
+import { repoRoot } from '../util/paths.ts';
 import type { Manifest } from './types.ts';
 
-export const datasetSchemaPath = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'), 'data-spec', 'dataset.schema.json');
+export const datasetSchemaPath = join(repoRoot, 'data-spec', 'dataset.schema.json');
 
 let compiled: ValidateFunction | undefined;
 

@@ -6,12 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { UserError } from '../util/errors.ts';
 import { checkKeyPath, checkUserJson } from '../util/json.ts';
+import { repoRoot } from '../util/paths.ts';
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** Re-exported for lib/experiment/run.ts; everything else imports it from lib/util/paths.ts. */
+export { repoRoot };
 export const experimentSchemaPath = join(repoRoot, 'data-spec', 'experiment.schema.json');
 
 export interface ExperimentConfig {

@@ -4,7 +4,6 @@
  * `<cacheDir>/embeddings/<weights id>/`. Reruns, ablations over prompts or training settings,
  * and resumed runs never re-encode an image.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../runtime/tf.ts';
@@ -13,6 +12,7 @@ import { clipCrop, toPixelValues } from '../clip/preprocess.ts';
 import type { ClipModel } from '../clip/model.ts';
 import { createImageEncoder, type ImageEncoder } from '../clip/image-ort.ts';
 import { writeFileAtomic } from '../util/fs-atomic.ts';
+import { sha256FileSync } from '../util/hash.ts';
 
 export interface EmbedProgress { (done: number, total: number): void }
 
@@ -28,7 +28,7 @@ export async function cachedRows(
   const out = new Float32Array(files.length * dim);
   const todo: { i: number; key: string; path: string }[] = [];
   files.forEach((path, i) => {
-    const key = createHash('sha256').update(readFileSync(path)).digest('hex');
+    const key = sha256FileSync(path);
     const f = join(dir, `${key}.f32`);
     if (existsSync(f)) {
       const buf = readFileSync(f);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem, platform, release } from 'node:os';
 import { join } from 'node:path';
 import { backendInfo } from '../runtime/tf.ts';
-import { repoRoot } from './config.ts';
+import { repoRoot } from '../util/paths.ts';
 
 function git(args: string[]): string | null {
   try {

@@ -4,15 +4,16 @@
  * architecture. The random case is loud: `random` is set and every output is stamped.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { loadClipConfig } from '../clip/config.ts';
 import { ClipModel } from '../clip/model.ts';
 import { randomClipStateDict, RANDOM_INIT_VERSION } from '../clip/random-init.ts';
 import { resolveLocalModel } from '../models/registry.ts';
 import { UserError } from '../util/errors.ts';
+import { sha256File } from '../util/hash.ts';
 import type { ExperimentConfig } from './config.ts';
-import { repoRoot } from './config.ts';
+import { repoRoot } from '../util/paths.ts';
 
 export const RANDOM_STAMP = 'random weights: pipeline check, not a result';
 
@@ -25,12 +26,6 @@ export interface LoadedModel {
   random: boolean;
   /** why the random fallback was used */
   fallbackReason?: string;
-}
-
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 /** A preset name (models/configs/<arch>.json) or a path to an open_clip model config. */

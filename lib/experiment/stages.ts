@@ -13,7 +13,7 @@ import { createDetector } from '../preprocess/detector.ts';
 import { prepareDataset, type PrepareItem, type PrepareReport } from '../preprocess/prepare.ts';
 import { UserError } from '../util/errors.ts';
 import type { ExperimentConfig } from './config.ts';
-import { repoRoot } from './config.ts';
+import { repoRoot } from '../util/paths.ts';
 
 export function datasetPath(cfg: ExperimentConfig, baseDir: string): string {
   return isAbsolute(cfg.dataset.path) ? cfg.dataset.path : resolve(baseDir, cfg.dataset.path);

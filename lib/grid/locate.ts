@@ -1,7 +1,8 @@
 /** Finding a grid run's results folder: the finished run of the identical resolved config, if any. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { configHash, repoRoot } from '../experiment/config.ts';
+import { configHash } from '../experiment/config.ts';
+import { repoRoot } from '../util/paths.ts';
 import { hasCheckpoint } from '../experiment/checkpoint.ts';
 import { runConfig, runResultsDir, type Grid, type GridRun } from './spec.ts';
 

@@ -15,7 +15,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { configHash, loadExperiment, repoRoot, type ExperimentConfig } from '../experiment/config.ts';
+import { configHash, loadExperiment, type ExperimentConfig } from '../experiment/config.ts';
+import { repoRoot } from '../util/paths.ts';
 import { UserError } from '../util/errors.ts';
 import { checkUserJson } from '../util/json.ts';
 import { loadPromptSet } from './prompts.ts';

@@ -10,6 +10,7 @@ import { open } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import cliProgress from 'cli-progress';
 import { UserError } from '../util/errors.ts';
+import { sha256File } from '../util/hash.ts';
 
 export interface DownloadOptions {
   /** expected lowercase hex digest; null/undefined = not pinned (the result still carries the hash) */
@@ -29,13 +30,6 @@ export interface DownloadResult {
   bytes: number;
   /** true when an existing .part was continued (HTTP 206) */
   resumed: boolean;
-}
-
-/** sha256 of a file, streamed. */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await hashInto(hash, path);
-  return hash.digest('hex');
 }
 
 async function hashInto(hash: Hash, path: string): Promise<void> {

@@ -7,11 +7,11 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { UserError } from '../util/errors.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
 import { checkUserJson } from '../util/json.ts';
+import { repoRoot } from '../util/paths.ts';
 
 export interface ModelFile {
   name: string;
@@ -47,7 +47,6 @@ export interface ModelEntry {
   note?: string;
 }
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const registryPath = join(repoRoot, 'models', 'registry.json');
 export const schemaPath = join(repoRoot, 'data-spec', 'registry.schema.json');
 

@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../experiment/config.ts';
+import { repoRoot } from '../util/paths.ts';
 import type { ScalingPoint } from './figures.ts';
 
 export interface BenchTextSteps {

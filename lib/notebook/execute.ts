@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, delimiter, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { repoRoot } from '../experiment/config.ts';
+import { repoRoot } from '../util/paths.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
 import { PLOTLY_MIME } from '../runtime/display.ts';
 

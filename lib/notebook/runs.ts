@@ -8,7 +8,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { configHash, loadExperiment, repoRoot, type ExperimentConfig } from '../experiment/config.ts';
+import { configHash, loadExperiment, type ExperimentConfig } from '../experiment/config.ts';
+import { repoRoot } from '../util/paths.ts';
 import { runExperiment } from '../experiment/run.ts';
 
 /** A path as notebooks write it: absolute, or relative to the repository root. */

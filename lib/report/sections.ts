@@ -11,9 +11,8 @@ import { cosineMatrix, similarityCsv, similarityHeatmapFigure } from '../figures
 import { PAPER_TABLE_I, tableOneCsv, tableOneFigure, type TableOneRow } from '../figures/table-one.ts';
 import { trainingCsv, trainingCurveFigure } from '../figures/training.ts';
 import type { Figure } from '../figures/types.ts';
+import { RANDOM_STAMP } from '../models/stamp.ts';
 import type { LoadedRun } from './load-run.ts';
-
-export const DEFAULT_STAMP = 'random weights: pipeline check, not a result';
 
 export interface ReportFigure { name: string; title: string; figure: Figure; csv: string }
 export interface ReportSection { heading: string; parts: ({ figure: string } | { html: string })[] }
@@ -26,7 +25,7 @@ function stampText(stamp: unknown): string | null {
   if (stamp === undefined || stamp === null || stamp === false) return null;
   if (typeof stamp === 'string') return stamp;
   if (typeof stamp === 'object' && typeof (stamp as { text?: unknown }).text === 'string') return (stamp as { text: string }).text;
-  return DEFAULT_STAMP;
+  return RANDOM_STAMP;
 }
 
 /** This run as a Table I row (fractions), with Wilson/bootstrap 95 % intervals where the counts allow. */

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { Command } from '../command.ts';
 import { parse } from '../args.ts';
 import { UserError } from '../../util/errors.ts';
-import { downloadFile, formatBytes, progressReporter, sha256File } from '../../models/download.ts';
+import { downloadFile, formatBytes, progressReporter } from '../../models/download.ts';
+import { sha256File } from '../../util/hash.ts';
 import {
   cacheDir, fileState, getModel, listModels, modelDir, recordHash, type ModelEntry,
 } from '../../models/registry.ts';

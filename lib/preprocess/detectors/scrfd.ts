@@ -11,10 +11,9 @@
  * 10/15 outputs: strides 8..128, 1 anchor).
  */
 import { basename } from 'node:path';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createOrtSession } from '../../runtime/ort.ts';
 import { UserError } from '../../util/errors.ts';
+import { sha256FileSync } from '../../util/hash.ts';
 import type { Point } from '../align.ts';
 import { assertRgb, type Detection, type DetectorOptions, type FaceDetector, type RgbImage } from '../detector.ts';
 
@@ -137,7 +136,7 @@ export async function createScrfdDetector(file: string, opts: DetectorOptions = 
   const fixed = (v: unknown) => (typeof v === 'number' && v > 0 ? v : undefined);
   const inW = fixed(shape?.[3]) ?? SCRFD_DEFAULT_INPUT, inH = fixed(shape?.[2]) ?? SCRFD_DEFAULT_INPUT;
   const threshold = opts.minScore ?? SCRFD_DEFAULT_MIN_SCORE;
-  const sha = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
+  const sha = sha256FileSync(file).slice(0, 16);
   return {
     name: `scrfd:${basename(file)}:sha256-${sha}:${inW}x${inH}:min${threshold}`,
     async detect(img: RgbImage): Promise<Detection[]> {

@@ -1,0 +1,5 @@
+/** Where the repository is: models/, data-spec/, experiments/ and results/ resolve against it. */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
