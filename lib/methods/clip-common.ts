@@ -10,7 +10,7 @@ import { ClipTokenizer } from '../clip/tokenizer.ts';
 import { cachedImageEmbeddings } from '../experiment/embeddings.ts';
 import { loadExperimentModel, type LoadedModel } from '../experiment/model-source.ts';
 import { RANDOM_STAMP } from '../models/stamp.ts';
-import { progress } from '../experiment/progress.ts';
+import { progress } from '../runtime/progress.ts';
 import { cacheRoot } from '../experiment/stages.ts';
 import { UserError } from '../util/errors.ts';
 import { normalizeRows, pickRows } from '../util/rows.ts';

@@ -26,7 +26,7 @@ import { classLogits, crossEntropy } from '../train/text-step.ts';
 import { gauss, streamRng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 import { softmaxRows } from '../baselines/softmax-head.ts';
-import { progress } from '../experiment/progress.ts';
+import { progress } from '../runtime/progress.ts';
 import { dotMatrix } from '../util/rows.ts';
 import { clipResult, clipSetup, textFeatures } from './clip-common.ts';
 import { classNames, methodOptions } from './options.ts';

@@ -8,7 +8,7 @@ import { finetuneTextTower } from '../train/finetune.ts';
 import { UserError } from '../util/errors.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../experiment/checkpoint.ts';
 import { scoreImages } from '../experiment/embeddings.ts';
-import { progress, type Progress } from '../experiment/progress.ts';
+import { progress, type Progress } from '../runtime/progress.ts';
 import { writeTrainLog } from '../experiment/outputs.ts';
 import { argmax } from '../eval/closed-set.ts';
 import { RANDOM_STAMP } from '../models/stamp.ts';

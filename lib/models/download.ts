@@ -8,7 +8,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import cliProgress from 'cli-progress';
+import { terminalBar } from '../runtime/progress.ts';
 import { UserError } from '../util/errors.ts';
 import { sha256File } from '../util/hash.ts';
 
@@ -178,11 +178,7 @@ export function formatBytes(n: number): string {
  */
 export function progressReporter(label: string): { update(done: number, total: number | undefined): void; stop(): void } {
   if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar({
-      stream: process.stderr,
-      format: `${label} [{bar}] {percentage}% | {got} of {size} | ETA {eta_formatted}`,
-      hideCursor: true,
-    }, cliProgress.Presets.shades_classic);
+    const bar = terminalBar(`${label} [{bar}] {percentage}% | {got} of {size} | ETA {eta_formatted}`);
     let started = false;
     return {
       update(done, total) {

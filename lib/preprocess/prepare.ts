@@ -9,8 +9,8 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import cliProgress from 'cli-progress';
 import { decodeImageBuffer, encodePng, warpAffineRgb, DEFAULT_MAX_PIXELS, type RgbImage } from '../runtime/image.ts';
+import { terminalBar } from '../runtime/progress.ts';
 import { UserError } from '../util/errors.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
 import { alignMatrix, applyAffine, templateFor, DEFAULT_CLIP_MARGIN, type Point } from './align.ts';
@@ -235,7 +235,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareRepor
   const concurrency = Math.max(1, opts.concurrency ?? availableParallelism());
   const showBar = opts.progress ?? Boolean(process.stderr.isTTY);
   const bar = showBar
-    ? new cliProgress.SingleBar({ stream: process.stderr, format: 'prepare {bar} {value}/{total} images | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic)
+    ? terminalBar('prepare {bar} {value}/{total} images | {eta_formatted} left')
     : undefined;
   bar?.start(o.items.length, 0);
   const t0 = performance.now();

@@ -2,9 +2,9 @@
  * `clipface data synth | check`: the synthetic demo dataset and dataset validation. Results and
  * tables go to stdout; progress, warnings and problems to stderr.
  */
-import cliProgress from 'cli-progress';
 import type { Command } from '../command.ts';
 import { parse } from '../args.ts';
+import { terminalBar } from '../../runtime/progress.ts';
 import { UserError } from '../../util/errors.ts';
 import { inspectDataset } from '../../data/dataset.ts';
 import { splitDataset, PAPER_TRAIN_FRACTION } from '../../data/split.ts';
@@ -45,7 +45,7 @@ function intArg(name: string, v: string | undefined): number | undefined {
 
 function progress(label: string): { update(done: number, total: number): void; stop(): void } {
   if (!process.stderr.isTTY) return { update() {}, stop() {} };
-  const bar = new cliProgress.SingleBar({ stream: process.stderr, format: `${label} [{bar}] {value}/{total} | ETA {eta_formatted}`, hideCursor: true }, cliProgress.Presets.shades_classic);
+  const bar = terminalBar(`${label} [{bar}] {value}/{total} | ETA {eta_formatted}`);
   let started = false;
   return {
     update(done, total) { if (!started) { bar.start(total, 0); started = true; } bar.update(done); },
