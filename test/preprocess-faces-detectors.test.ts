@@ -15,7 +15,7 @@ import { createDetector, pickFace, type Detection } from '../lib/preprocess/dete
 import { fivePointsFrom68 } from '../lib/preprocess/detectors/face-api.ts';
 import { fivePointsFromMesh } from '../lib/preprocess/detectors/human.ts';
 import { keypointErrors } from '../lib/preprocess/evaluate-detection.ts';
-import { runPrepareCommand } from '../lib/preprocess/prepare-cli.ts';
+import { runPrepareCommand } from '../lib/cli/commands/prepare.ts';
 import type { PrepareReport } from '../lib/preprocess/prepare.ts';
 
 process.env.CLIPFACE_QUIET = '1';

@@ -17,7 +17,7 @@ import { decodeImage, warpAffineRgb, type RgbImage } from '../lib/runtime/image.
 import { ARCFACE_TEMPLATE_112, alignMatrix, applyAffine, estimateSimilarity, invertAffine, templateFor, type Affine, type Point } from '../lib/preprocess/align.ts';
 import { pickFace, type Detection, type FaceDetector } from '../lib/preprocess/detector.ts';
 import { prepareDataset, resolveInside, type PrepareItem, type PrepareReport } from '../lib/preprocess/prepare.ts';
-import { itemsFromDataset, skippedFromProblems } from '../lib/preprocess/prepare-cli.ts';
+import { itemsFromDataset, skippedFromProblems } from '../lib/preprocess/prepare-items.ts';
 import { loadDataset } from '../lib/data/dataset.ts';
 
 const close = (a: number, b: number, eps: number, msg = '') => assert.ok(Math.abs(a - b) <= eps, `${msg} ${a} vs ${b} (eps ${eps})`);

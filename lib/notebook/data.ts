@@ -14,7 +14,7 @@ import { loadOrSynth, splitFor } from '../experiment/stages.ts';
 import { createDetector, pickFace } from '../preprocess/detector.ts';
 import { prepareDataset, type PrepareReport } from '../preprocess/prepare.ts';
 import type { DetectionEval } from '../preprocess/evaluate-detection.ts';
-import { itemsFromDataset } from '../preprocess/prepare-cli.ts';
+import { itemsFromDataset } from '../preprocess/prepare-items.ts';
 import { decodeImage } from '../runtime/image.ts';
 import type { ImagePanel } from './figures.ts';
 import { repoPath } from './runs.ts';

@@ -10,7 +10,7 @@ import { inspectDataset } from '../../data/dataset.ts';
 import { splitDataset, PAPER_TRAIN_FRACTION } from '../../data/split.ts';
 import { synthDataset } from '../../data/synth.ts';
 import { VIEWS, type Dataset, type Problem } from '../../data/types.ts';
-import { PREPARE_HELP, runPrepareCommand } from '../../preprocess/prepare-cli.ts';
+import { PREPARE_HELP, runPrepareCommand } from './prepare.ts';
 
 const help = `usage: clipface data <subcommand>
 

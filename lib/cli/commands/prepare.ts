@@ -5,14 +5,14 @@
  */
 import { resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { parse } from '../cli/args.ts';
-import { loadDataset } from '../data/dataset.ts';
-import type { Dataset, Problem } from '../data/types.ts';
-import { DEFAULT_MAX_PIXELS } from '../runtime/image.ts';
-import { UserError } from '../util/errors.ts';
-import { DEFAULT_CLIP_MARGIN } from './align.ts';
-import { createDetector, DEFAULT_MIN_FACE, DETECTOR_HELP, parseDetectorSpec, type FacePolicy } from './detector.ts';
-import { prepareDataset, type PrepareItem, type ReportEntry, type SkipCode } from './prepare.ts';
+import { parse } from '../args.ts';
+import { loadDataset } from '../../data/dataset.ts';
+import { DEFAULT_MAX_PIXELS } from '../../runtime/image.ts';
+import { UserError } from '../../util/errors.ts';
+import { DEFAULT_CLIP_MARGIN } from '../../preprocess/align.ts';
+import { createDetector, DEFAULT_MIN_FACE, DETECTOR_HELP, parseDetectorSpec, type FacePolicy } from '../../preprocess/detector.ts';
+import { prepareDataset } from '../../preprocess/prepare.ts';
+import { itemsFromDataset, skippedFromProblems } from '../../preprocess/prepare-items.ts';
 
 export const PREPARE_HELP = `  prepare <dataset> --out <dir> [--detector union] [--size 224] [--margin ${DEFAULT_CLIP_MARGIN}]
         [--policy largest] [--min-score s] [--min-face ${DEFAULT_MIN_FACE}] [--max-pixels ${DEFAULT_MAX_PIXELS}]
@@ -41,27 +41,6 @@ function num(name: string, v: string | undefined, check: (n: number) => boolean,
 }
 
 const POLICIES: FacePolicy[] = ['largest', 'highest-score', 'fail-if-many'];
-
-/** Entries the loader rejected, as skipped report entries (the report lists every image). */
-export function skippedFromProblems(problems: Problem[]): ReportEntry[] {
-  const out: ReportEntry[] = [];
-  for (const p of problems) {
-    const imageError = p.severity === 'error' && (p.path.startsWith('manifest.json#/images/') || !p.path.startsWith('manifest.json'));
-    const skippedFile = p.code === 'not-an-image';
-    if (!imageError && !skippedFile) continue;
-    const m = /^manifest\.json#\/images\/\d+ \((.*)\)$/.exec(p.path);
-    const path = m ? m[1] : p.path;
-    const code: SkipCode = p.code === 'path-outside-root' || p.code === 'missing-file' || p.code === 'not-an-image' ? p.code : 'dataset-problem';
-    out.push({ path, kind: 'image', status: 'skipped', code, reason: p.reason });
-  }
-  return out;
-}
-
-/** Every usable image once; deployment frames (a subset of the images) are marked as such. */
-export function itemsFromDataset(ds: Dataset): PrepareItem[] {
-  const frames = new Set((ds.manifest.deployment ?? []).flatMap((s) => s.frames));
-  return ds.manifest.images.map((im) => ({ path: im.path, identity: im.identity, kind: frames.has(im.path) ? 'deployment' : 'image', ...(im.keypoints ? { keypoints: im.keypoints } : {}) }));
-}
 
 export async function runPrepareCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse('data prepare', argv, {
