@@ -18,7 +18,7 @@ import {
 import { parseTrainLog } from '../lib/report/load-run.ts';
 import { plotlyBundle } from '../lib/report/assets.ts';
 import { writeReportHtml } from '../lib/report/report-html.ts';
-import { PLOTLY_MIME, show, showTable } from '../lib/runtime/display.ts';
+import { PLOTLY_MIME, show, showTable } from '../lib/report/display.ts';
 
 const FIX = new URL('./fixtures/run-example/', import.meta.url).pathname;
 const metrics = JSON.parse(readFileSync(join(FIX, 'metrics.json'), 'utf8'));

@@ -28,7 +28,7 @@ import { measureScaling, measureTextStep } from '../lib/experiment/scaling.ts';
 import { loadRun } from '../lib/report/load-run.ts';
 import { planReport } from '../lib/report/sections.ts';
 import { parsePredictionsCsv } from '../lib/eval/predictions.ts';
-import { PLOTLY_MIME } from '../lib/runtime/display.ts';
+import { PLOTLY_MIME } from '../lib/report/display.ts';
 
 const NOTEBOOKS = listNotebooks();
 

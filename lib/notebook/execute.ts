@@ -17,7 +17,7 @@ import { basename, delimiter, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { repoRoot } from '../util/paths.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
-import { PLOTLY_MIME } from '../runtime/display.ts';
+import { PLOTLY_MIME } from '../runtime/tslab.ts';
 
 export const KERNEL = 'tslab';
 export const NOTEBOOKS_DIR = join(repoRoot, 'notebooks');

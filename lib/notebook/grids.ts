@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { runGrid, type GridReport } from '../grid/runner.ts';
 import { parseShard } from '../grid/spec.ts';
 import type { SummaryResult } from '../grid/summary.ts';
-import { show } from '../runtime/display.ts';
+import { show } from '../report/display.ts';
 import { UserError } from '../util/errors.ts';
 import type { BarGroup } from './figures.ts';
 import { repoPath } from './runs.ts';

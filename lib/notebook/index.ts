@@ -6,7 +6,7 @@
  */
 // parameters, display, runs
 export { params, resolveParams, envName } from './params.ts';
-export { show, inKernel } from '../runtime/display.ts';
+export { show, inKernel } from '../report/display.ts';
 export { repoPath, runSets, runOrReuse, findFinishedRun, SMOKE_SETS } from './runs.ts';
 export { runExperiment } from '../experiment/run.ts';
 export { loadExperiment } from '../experiment/config.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { LoadedRun } from '../report/load-run.ts';
 import type { ReportPlan } from '../report/sections.ts';
 import type { TableRows } from '../figures/html.ts';
-import { show, showTable as showTableMd } from '../runtime/display.ts';
+import { show, showTable as showTableMd } from '../report/display.ts';
 
 /**
  * display.ts's showTable without its return value: tslab prints the value of a cell's last

@@ -1,8 +1,9 @@
 /**
- * The display adapter, and the only file that touches tslab. Inside a tslab kernel a figure goes
- * out as one Jupyter MIME bundle: `application/vnd.plotly.v1+json` (JupyterLab's plotly renderer,
- * and what executed notebooks keep) plus a `text/html` fallback that draws it with plotly.js
- * inlined (once per kernel), plus `text/plain`. Outside a kernel (CLI, CI, tests) the same call
+ * The display adapter (the kernel itself is reached through lib/runtime/tslab.ts, the only file
+ * that touches tslab). Inside a tslab kernel a figure goes out as one Jupyter MIME bundle:
+ * `application/vnd.plotly.v1+json` (JupyterLab's plotly renderer, and what executed notebooks
+ * keep) plus a `text/html` fallback that draws it with plotly.js inlined (once per kernel), plus
+ * `text/plain`. Outside a kernel (CLI, CI, tests) the same call
  * writes a standalone offline HTML page and returns its path, because tslab's own `display`
  * throws "Not ready" there (tslab src/public.ts).
  *
@@ -10,52 +11,14 @@
  *   // kernel: inline plot; elsewhere: "results/figures/confusion-matrix.html"
  */
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { figureDiv, htmlTable, inlineScript, markdownTable, slug, type TableRows } from '../figures/html.ts';
 import type { Figure } from '../figures/types.ts';
-import { plotlyBundle, standaloneFigureHtml } from '../report/assets.ts';
+import { kernel, PLOTLY_MIME } from '../runtime/tslab.ts';
 import { writeFileAtomic } from '../util/fs-atomic.ts';
+import { plotlyBundle, standaloneFigureHtml } from './assets.ts';
 
-export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
-
-type Bundle = Record<string, unknown>;
-type Writer = (msg: { data: Bundle; metadata: Record<string, unknown>; transient: { display_id: string } }, update: boolean) => void;
-
-interface Kernel { send(bundle: Bundle): void }
-
-/**
- * The running kernel, or null. tslab sets `globalThis.__tslab__` before it runs a cell; without
- * it we are not in a kernel and never load tslab. In a kernel, the module that owns the live
- * `lastWriteDisplayData` (tslab/dist/jupyter.js, reassigned per execution) carries several MIME
- * types in one display_data message; tslab's public `display.raw` can only send one.
- */
-async function kernel(): Promise<Kernel | null> {
-  if (process.env.CLIPFACE_DISPLAY === 'file' || !('__tslab__' in globalThis)) return null;
-  let tslab: { display: { raw(type: string, b: string): unknown } } | undefined;
-  try {
-    // tslab hooks require('tslab') to its own instance; under an ESM loader this is node_modules' copy
-    tslab = (await import('tslab')) as unknown as typeof tslab;
-  } catch {
-    tslab = undefined;
-  }
-  const cache = createRequire(import.meta.url).cache;
-  const live = Object.entries(cache).find(([path, m]) =>
-    /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(path) && typeof (m?.exports as { lastWriteDisplayData?: unknown })?.lastWriteDisplayData === 'function')?.[1]?.exports as
-    { lastWriteDisplayData: Writer } | undefined;
-  if (live) {
-    return { send: (data) => live.lastWriteDisplayData({ data, metadata: {}, transient: { display_id: randomBytes(8).toString('hex') } }, false) };
-  }
-  const display = tslab?.display;
-  if (!display) return null;
-  // one MIME type only: the richest every front end renders
-  return { send: (data) => display.raw('text/html', String(data['text/html'] ?? data['text/plain'])) };
-}
-
-/** Is this code running inside a tslab kernel cell right now? */
-export async function inKernel(): Promise<boolean> {
-  return (await kernel()) !== null;
-}
+export { inKernel, PLOTLY_MIME } from '../runtime/tslab.ts';
 
 let plotlySentToPage = false;
 
