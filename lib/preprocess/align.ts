@@ -109,6 +109,13 @@ export function alignMatrix(keypoints5: readonly Point[], spec: AlignSpec): Affi
   return estimateSimilarity(keypoints5, templateFor(spec.size, spec.margin));
 }
 
+/** Where 5 source keypoints land in the aligned crop (crop pixels; for drawing them on it). */
+export function cropKeypoints(keypoints5: readonly Point[] | undefined, spec: AlignSpec): Point[] {
+  if (!keypoints5) return [];
+  const m = alignMatrix(keypoints5, spec);
+  return keypoints5.map((p) => applyAffine(m, p));
+}
+
 /** Mean distance (pixels) between warped keypoints and the template: the fit residual. */
 export function alignResidual(keypoints5: readonly Point[], m: Affine, spec: AlignSpec): number {
   const t = templateFor(spec.size, spec.margin);

@@ -10,7 +10,8 @@
 import { writeFileAtomic } from '../util/fs-atomic.ts';
 import { decodeImage, encodePng, resizeRgb, type RgbImage } from '../runtime/image.ts';
 import { join } from 'node:path';
-import { cropKeypoints, type PrepareReport, type ReportEntry } from './prepare.ts';
+import { cropKeypoints } from './align.ts';
+import type { PrepareReport, ReportEntry } from './prepare.ts';
 
 export const KEYPOINT_COLOURS: [number, number, number][] = [[255, 40, 40], [40, 220, 40], [60, 120, 255], [255, 230, 0], [255, 0, 255]];
 const TILE = 112;
@@ -47,7 +48,7 @@ async function tileFor(out: string, e: ReportEntry, report: PrepareReport): Prom
   const crop = await decodeImage(join(out, e.crop!));
   const t = crop.width === TILE ? crop : await resizeRgb(crop, TILE, TILE);
   const k = TILE / report.size;
-  cropKeypoints(e, report).forEach(([x, y], i) => dot(t, x * k, y * k, 1, KEYPOINT_COLOURS[i]));
+  cropKeypoints(e.keypoints, report).forEach(([x, y], i) => dot(t, x * k, y * k, 1, KEYPOINT_COLOURS[i]));
   return t;
 }
 

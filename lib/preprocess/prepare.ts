@@ -13,7 +13,7 @@ import { decodeImageBuffer, encodePng, warpAffineRgb, DEFAULT_MAX_PIXELS, type R
 import { terminalBar } from '../runtime/progress.ts';
 import { UserError } from '../util/errors.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
-import { alignMatrix, applyAffine, templateFor, DEFAULT_CLIP_MARGIN, type Point } from './align.ts';
+import { alignMatrix, templateFor, DEFAULT_CLIP_MARGIN, type Point } from './align.ts';
 import { CropCache, cropKey, sha256, type CacheRecord } from './cache.ts';
 import { GROUND_TRUTH, pickFace, type Detection, type FaceDetector, type FacePolicy } from './detector.ts';
 
@@ -276,11 +276,4 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareRepor
     await writeContactSheet(o.out, report);
   }
   return report;
-}
-
-/** Warped keypoints of an ok entry in crop pixels (for drawing). */
-export function cropKeypoints(entry: ReportEntry, report: Pick<PrepareReport, 'size' | 'margin'>): Point[] {
-  if (!entry.keypoints) return [];
-  const m = alignMatrix(entry.keypoints, { size: report.size, margin: report.margin });
-  return entry.keypoints.map((p) => applyAffine(m, p));
 }
