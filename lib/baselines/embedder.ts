@@ -9,29 +9,13 @@
  * keyed by (embedder id, crop sha256), so (o)/(c) set-ups, thresholds and grids never re-embed.
  */
 import { createHash } from 'node:crypto';
-import { isAbsolute, resolve } from 'node:path';
-import { join } from 'node:path';
-import { decodeImage, type RgbImage } from '../runtime/image.ts';
+import { isAbsolute, join, resolve } from 'node:path';
+import { decodeImage } from '../runtime/image.ts';
 import { cachedRows } from '../experiment/embeddings.ts';
 import { UserError } from '../util/errors.ts';
-import type { DocumentedRecipe } from './thresholds.ts';
+import type { FaceEmbedder } from './embedder-types.ts';
 
-export interface FaceEmbedder {
-  /** names the model and its weights (version, file hash): the cache key */
-  id: string;
-  /** for reports, e.g. "face-api 1.7.15 FaceRecognitionNet (dlib ResNet-34, 128-d)" */
-  description: string;
-  /** side of the square aligned crop it reads */
-  inputSize: number;
-  dim: number;
-  /** the matching recipe its authors document ((o) with documented threshold), or null */
-  documented: DocumentedRecipe | null;
-  /** the crop its own pipeline uses, to compare with ours (preprocess.margin) */
-  cropNote: string;
-  /** raw descriptors [n, dim], row-major */
-  embed(images: RgbImage[]): Promise<Float32Array>;
-  dispose(): Promise<void>;
-}
+export type { FaceEmbedder } from './embedder-types.ts';
 
 export interface EmbedderOptions {
   /** registry file for onnx:<id> (null: models/registry.json) */

@@ -18,7 +18,7 @@ import { createOrtSession } from '../runtime/ort.ts';
 import type { RgbImage } from '../runtime/image.ts';
 import { UserError } from '../util/errors.ts';
 import { sha256FileSync } from '../util/hash.ts';
-import type { FaceEmbedder } from './embedder.ts';
+import type { FaceEmbedder } from './embedder-types.ts';
 import { ONNX_RECIPES } from './thresholds.ts';
 
 export interface OnnxModel { entry: ModelEntry; path: string }

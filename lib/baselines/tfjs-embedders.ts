@@ -12,21 +12,19 @@
  * We feed both our aligned crops (ArcFace template + preprocess.margin) at their input size.
  */
 import { join } from 'node:path';
-import type * as FaceApi from '@vladmandic/face-api';
 import type { RgbImage } from '../runtime/image.ts';
-import { initTfModels, LOCAL_SCHEME, packageDir, packageVersion, require, serial, tf } from '../preprocess/detectors/tfjs-models.ts';
+import { faceApiModelDir, humanModelDir, initTfModels, loadFaceApi, LOCAL_SCHEME, packageVersion, serial, tf, type FaceApi, type FaceApiInput } from '../runtime/face-models.ts';
 import { UserError } from '../util/errors.ts';
 import { sha256FileSync } from '../util/hash.ts';
-import type { FaceEmbedder } from './embedder.ts';
+import type { FaceEmbedder } from './embedder-types.ts';
 import { FACE_API_RECIPE, HUMAN_RECIPE } from './thresholds.ts';
 
-let faceApi: Promise<typeof FaceApi> | undefined;
+let faceApi: Promise<FaceApi> | undefined;
 
-async function loadFaceApiRecognition(): Promise<typeof FaceApi> {
+async function loadFaceApiRecognition(): Promise<FaceApi> {
   faceApi ??= (async () => {
-    await initTfModels();
-    const api = require(join(packageDir('@vladmandic/face-api'), 'dist', 'face-api.node-wasm.js')) as typeof FaceApi;
-    if (!api.nets.faceRecognitionNet.isLoaded) await api.nets.faceRecognitionNet.loadFromDisk(join(packageDir('@vladmandic/face-api'), 'model'));
+    const api = await loadFaceApi();
+    if (!api.nets.faceRecognitionNet.isLoaded) await api.nets.faceRecognitionNet.loadFromDisk(faceApiModelDir());
     return api;
   })();
   faceApi.catch(() => { faceApi = undefined; });
@@ -36,7 +34,7 @@ async function loadFaceApiRecognition(): Promise<typeof FaceApi> {
 export async function faceApiEmbedder(): Promise<FaceEmbedder> {
   const api = await loadFaceApiRecognition();
   const version = packageVersion('@vladmandic/face-api');
-  const weights = sha256FileSync(join(packageDir('@vladmandic/face-api'), 'model', 'face_recognition_model.bin'));
+  const weights = sha256FileSync(join(faceApiModelDir(), 'face_recognition_model.bin'));
   return {
     id: `face-api@${version}:face_recognition_model:${weights.slice(0, 16)}`,
     description: `face-api ${version} FaceRecognitionNet (dlib ResNet-34, 128-d)`,
@@ -45,7 +43,7 @@ export async function faceApiEmbedder(): Promise<FaceEmbedder> {
     embed: (images) => serial(async () => {
       const inputs = images.map((im) => tf.tensor3d(im.data, [im.height, im.width, 3], 'int32'));
       try {
-        const r = await api.nets.faceRecognitionNet.computeFaceDescriptor(inputs as unknown as FaceApi.TNetInput);
+        const r = await api.nets.faceRecognitionNet.computeFaceDescriptor(inputs as unknown as FaceApiInput);
         const rows = Array.isArray(r) ? r : [r];
         const out = new Float32Array(images.length * 128);
         rows.forEach((d, i) => out.set(d, i * 128));
@@ -61,14 +59,14 @@ export async function faceApiEmbedder(): Promise<FaceEmbedder> {
 let humanModel: Promise<tf.GraphModel> | undefined;
 
 export async function humanEmbedder(): Promise<FaceEmbedder> {
-  const file = join(packageDir('@vladmandic/human'), 'models', 'faceres.json');
+  const file = join(humanModelDir(), 'faceres.json');
   humanModel ??= initTfModels().then(() => tf.loadGraphModel(LOCAL_SCHEME + file));
   humanModel.catch(() => { humanModel = undefined; });
   const model = await humanModel;
   const size = model.inputs[0]?.shape?.[1];
   if (size !== 224) throw new UserError(`${file}: expected a 224×224 input, the model says ${model.inputs[0]?.shape}`);
   const version = packageVersion('@vladmandic/human');
-  const weights = sha256FileSync(join(packageDir('@vladmandic/human'), 'models', 'faceres.bin'));
+  const weights = sha256FileSync(join(humanModelDir(), 'faceres.bin'));
   return {
     id: `human@${version}:faceres:${weights.slice(0, 16)}`,
     description: `Human ${version} FaceRes (HSE-FaceRes, 1024-d)`,

@@ -12,43 +12,9 @@
  */
 import type { Point } from './align.ts';
 import { UserError } from '../util/errors.ts';
-import type { RgbImage as DecodedImage } from '../runtime/image.ts';
+import type { Detection, DetectorOptions, FaceDetector, RgbImage } from './detector-types.ts';
 
-/** Decoded pixels, RGB interleaved, row-major: lib/runtime/image.ts's image without its label. */
-export type RgbImage = Pick<DecodedImage, 'width' | 'height' | 'data'>;
-
-export interface Detection {
-  /** [x, y, w, h] in source pixels */
-  box: [number, number, number, number];
-  /** detector confidence in [0, 1] (scales differ between detectors) */
-  score: number;
-  /** eye, eye, nose, mouth corner, mouth corner; pairs left to right in the image */
-  keypoints5: [Point, Point, Point, Point, Point];
-  /** which detector produced it (matters for `union`) */
-  detector?: string;
-}
-
-export interface FaceDetector {
-  /** stable id that names the model and its settings; part of the crop cache key */
-  readonly name: string;
-  detect(img: RgbImage): Promise<Detection[]>;
-  /** frees models/sessions; the detector is unusable afterwards */
-  dispose?(): Promise<void>;
-}
-
-export interface DetectorOptions {
-  /** minimum score for the detector being created (not for union's parts; see minScores) */
-  minScore?: number;
-  /** minimum score per detector kind, e.g. for the two parts of `union`; minScore wins for a single detector */
-  minScores?: Partial<Record<'face-api' | 'human' | 'scrfd', number>>;
-  /**
-   * drop faces whose box side is under this fraction of the image's shorter side (default 0.1,
-   * for portrait datasets like the paper's; 0 keeps everything, e.g. for group photos). On the
-   * synthetic set the low thresholds needed for cartoons also fire on small bits of clutter; this
-   * removes them, and lets `union` fall back when its first detector found only such bits.
-   */
-  minFace?: number;
-}
+export type { Detection, DetectorOptions, FaceDetector, RgbImage } from './detector-types.ts';
 
 export const DEFAULT_MIN_FACE = 0.1;
 
@@ -159,11 +125,4 @@ export function pickFace(dets: Detection[], policy: FacePolicy): Detection | { r
   if (dets.length > 1 && policy === 'fail-if-many') return { reason: `${dets.length} faces detected (policy fail-if-many)` };
   const key = policy === 'highest-score' ? (d: Detection) => d.score : (d: Detection) => d.box[2] * d.box[3];
   return dets.reduce((best, d) => (key(d) > key(best) ? d : best));
-}
-
-/** Throws unless `img.data` holds exactly width × height × 3 bytes. */
-export function assertRgb(img: RgbImage): void {
-  if (img.data.length !== img.width * img.height * 3) {
-    throw new RangeError(`image buffer has ${img.data.length} bytes, expected ${img.width}×${img.height}×3`);
-  }
 }

@@ -37,6 +37,13 @@ export interface RgbImage {
   source: string;
 }
 
+/** Throws unless `img.data` holds exactly width × height × 3 bytes. */
+export function assertRgb(img: Pick<RgbImage, 'width' | 'height' | 'data'>): void {
+  if (img.data.length !== img.width * img.height * 3) {
+    throw new RangeError(`image buffer has ${img.data.length} bytes, expected ${img.width}×${img.height}×3`);
+  }
+}
+
 export interface DecodeOptions {
   /** refuse images with more pixels than this (default 100 megapixels; sharp's own default is 268 MP) */
   maxPixels?: number;

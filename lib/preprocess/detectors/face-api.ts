@@ -11,11 +11,9 @@
  *   nose tip          = point 30
  *   mouth corners     = point 48 (image-left), point 54 (image-right)
  */
-import { join } from 'node:path';
-import type * as FaceApi from '@vladmandic/face-api';
 import type { Point } from '../align.ts';
-import type { Detection, DetectorOptions, FaceDetector, RgbImage } from '../detector.ts';
-import { initTfModels, packageDir, packageVersion, require, serial, toTensor } from './tfjs-models.ts';
+import type { Detection, DetectorOptions, FaceDetector, RgbImage } from '../detector-types.ts';
+import { faceApiModelDir, loadFaceApi as loadFaceApiBundle, packageVersion, serial, toTensor, type FaceApi, type FaceApiInput } from '../../runtime/face-models.ts';
 
 /**
  * SSD scores on photos run 0.76–1.0, on the synthetic cartoons 0.1–0.9 (SYNTHFACE-NOTES §3; measured
@@ -24,14 +22,12 @@ import { initTfModels, packageDir, packageVersion, require, serial, toTensor } f
  */
 export const FACE_API_DEFAULT_MIN_SCORE = 0.1;
 
-type Api = typeof FaceApi;
-let loaded: Promise<Api> | undefined;
+let loaded: Promise<FaceApi> | undefined;
 
-async function loadFaceApi(): Promise<Api> {
+async function loadFaceApi(): Promise<FaceApi> {
   loaded ??= (async () => {
-    await initTfModels();
-    const api = require(join(packageDir('@vladmandic/face-api'), 'dist', 'face-api.node-wasm.js')) as Api;
-    const dir = join(packageDir('@vladmandic/face-api'), 'model');
+    const api = await loadFaceApiBundle();
+    const dir = faceApiModelDir();
     await api.nets.ssdMobilenetv1.loadFromDisk(dir);
     await api.nets.faceLandmark68Net.loadFromDisk(dir);
     return api;
@@ -63,7 +59,7 @@ export async function createFaceApiDetector(opts: DetectorOptions = {}): Promise
     detect: (img: RgbImage): Promise<Detection[]> => serial(async () => {
       const t = toTensor(img);
       try {
-        const res = await api.detectAllFaces(t as unknown as FaceApi.TNetInput, options).withFaceLandmarks();
+        const res = await api.detectAllFaces(t as unknown as FaceApiInput, options).withFaceLandmarks();
         return res.map((r) => {
           const b = r.detection.box;
           return {

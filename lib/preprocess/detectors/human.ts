@@ -3,7 +3,7 @@
  *
  * @vladmandic/human 3.x, bundle `dist/human.node-wasm.js` (it requires our tfjs-core/converter, so it
  * shares the backend lib/runtime/tf.ts picked). Models come from the package's `models/` folder
- * through the `clipface-local://` router (tfjs-models.ts). The package's "exports" map has no
+ * through the `clipface-local://` router (lib/runtime/face-models.ts). The package's "exports" map has no
  * subpath for the bundle, so it is required by file path.
  *
  * Mesh → 5 points (MediaPipe FaceMesh numbering, human `src/face/facemeshcoords.ts`; human's
@@ -16,8 +16,8 @@
  */
 import { join } from 'node:path';
 import type { Point } from '../align.ts';
-import type { Detection, DetectorOptions, FaceDetector, RgbImage } from '../detector.ts';
-import { initTfModels, LOCAL_SCHEME, packageDir, packageVersion, require, serial, toTensor } from './tfjs-models.ts';
+import type { Detection, DetectorOptions, FaceDetector, RgbImage } from '../detector-types.ts';
+import { humanModelDir, loadHuman as loadHumanBundle, LOCAL_SCHEME, packageDir, packageVersion, serial, toTensor } from '../../runtime/face-models.ts';
 
 /** BlazeFace+mesh on the synthetic demo set: 85 % detected at 0.3, 88 % at 0.1 (see evaluate-detection.ts). */
 export const HUMAN_DEFAULT_MIN_SCORE = 0.1;
@@ -38,7 +38,7 @@ function humanConfig(backend: string, minScore: number) {
   return {
     backend,
     wasmPath: join(packageDir('@tensorflow/tfjs-backend-wasm'), 'dist') + '/',
-    modelBasePath: LOCAL_SCHEME + join(packageDir('@vladmandic/human'), 'models') + '/',
+    modelBasePath: LOCAL_SCHEME + humanModelDir() + '/',
     cacheModels: false,
     cacheSensitivity: 0, // every image is a new image: no frame-to-frame result cache
     debug: false,
@@ -78,14 +78,13 @@ export function fivePointsFromMesh(mesh: number[][]): Detection['keypoints5'] {
 }
 
 // one Human instance (human keeps its models and frame caches at module level anyway); calls are
-// serialised (tfjs-models.ts `serial`) and the threshold is passed with each call
+// serialised (lib/runtime/face-models.ts `serial`) and the threshold is passed with each call
 let loaded: Promise<HumanLike> | undefined;
 
 async function loadHuman(): Promise<HumanLike> {
   loaded ??= (async () => {
-    const backend = await initTfModels();
-    const H = require(join(packageDir('@vladmandic/human'), 'dist', 'human.node-wasm.js')) as { Human: new (c: unknown) => HumanLike };
-    const human = new H.Human(humanConfig(backend, HUMAN_DEFAULT_MIN_SCORE));
+    const { backend, Human } = await loadHumanBundle<HumanLike>();
+    const human = new Human(humanConfig(backend, HUMAN_DEFAULT_MIN_SCORE));
     await human.load();
     return human;
   })();

@@ -15,7 +15,8 @@ import { createOrtSession } from '../../runtime/ort.ts';
 import { UserError } from '../../util/errors.ts';
 import { sha256FileSync } from '../../util/hash.ts';
 import type { Point } from '../align.ts';
-import { assertRgb, type Detection, type DetectorOptions, type FaceDetector, type RgbImage } from '../detector.ts';
+import { assertRgb } from '../../runtime/image.ts';
+import type { Detection, DetectorOptions, FaceDetector, RgbImage } from '../detector-types.ts';
 
 export const SCRFD_DEFAULT_MIN_SCORE = 0.5;
 export const SCRFD_NMS_IOU = 0.4;

@@ -1,6 +1,8 @@
 /**
- * Shared plumbing for the embedded (tfjs) detectors: package folders, a tfjs load router that reads
- * graph models from disk, and image → tensor.
+ * The embedded tfjs face models, and the only file that loads the @vladmandic/face-api and
+ * @vladmandic/human bundles (their detectors in lib/preprocess/detectors/, their recognisers in
+ * lib/baselines/tfjs-embedders.ts): package folders, the bundles on our own tfjs engine, a tfjs
+ * load router that reads graph models from disk, image → tensor, and one queue for the engine.
  *
  * Why a router: @vladmandic/human loads its models with `new tf.GraphModel(url)` and fetches `http`
  * URLs (src/tfjs/load.ts). Without tfjs-node there is no `file://` handler in tfjs, so we register
@@ -10,12 +12,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { initTf, tf, type Tensor } from '../../runtime/tf.ts';
-import { assertRgb, type RgbImage } from '../detector.ts';
-import { UserError } from '../../util/errors.ts';
+import type * as FaceApiModule from '@vladmandic/face-api';
+import { UserError } from '../util/errors.ts';
+import { assertRgb, type RgbImage } from './image.ts';
+import { initTf, tf, type Tensor } from './tf.ts';
 
 export const LOCAL_SCHEME = 'clipface-local://';
-export const require = createRequire(import.meta.url);
+const require = createRequire(import.meta.url);
+
+/** face-api's module type (its nets, options and input types). */
+export type FaceApi = typeof FaceApiModule;
+export type { TNetInput as FaceApiInput } from '@vladmandic/face-api';
 
 /**
  * Folder of an installed package: node's own search path (`require.resolve.paths`), looking for
@@ -66,8 +73,35 @@ export async function initTfModels(): Promise<string> {
   return info.name;
 }
 
+/**
+ * face-api's `face-api.node-wasm.js` bundle: it requires our own `@tensorflow/tfjs`, so it shares
+ * the engine and backend lib/runtime/tf.ts chose. One module instance per process (node's require
+ * cache); each caller loads the nets it needs from `faceApiModelDir()`.
+ */
+export async function loadFaceApi(): Promise<FaceApi> {
+  await initTfModels();
+  return require(join(packageDir('@vladmandic/face-api'), 'dist', 'face-api.node-wasm.js')) as FaceApi;
+}
+
+/** face-api's weights folder, for `net.loadFromDisk`. */
+export function faceApiModelDir(): string {
+  return join(packageDir('@vladmandic/face-api'), 'model');
+}
+
+/** Human's `human.node-wasm.js` bundle on our tfjs engine, and the backend name its config needs. */
+export async function loadHuman<H>(): Promise<{ backend: string; Human: new (config: unknown) => H }> {
+  const backend = await initTfModels();
+  const m = require(join(packageDir('@vladmandic/human'), 'dist', 'human.node-wasm.js')) as { Human: new (config: unknown) => H };
+  return { backend, Human: m.Human };
+}
+
+/** Human's models folder (graph models, loaded through the `clipface-local://` router). */
+export function humanModelDir(): string {
+  return join(packageDir('@vladmandic/human'), 'models');
+}
+
 /** [h, w, 3] int32 tensor of the pixels; the caller disposes it. */
-export function toTensor(img: RgbImage): Tensor {
+export function toTensor(img: Pick<RgbImage, 'width' | 'height' | 'data'>): Tensor {
   assertRgb(img);
   return tf.tensor3d(img.data, [img.height, img.width, 3], 'int32');
 }
