@@ -164,15 +164,43 @@ export function readSafetensors(path: string): { tensors: StateDict; metadata: R
   }
 }
 
-/** Write F32 tensors as .safetensors, atomically (temp file + rename). */
-export function writeSafetensors(path: string, tensors: Map<string, { shape: number[]; data: Float32Array }>, metadata: Record<string, string> = {}): void {
+/** float → IEEE half, round to nearest even (numpy's astype(float16)); overflow → ±Infinity. */
+export function floatToHalf(x: number): number {
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer)[0]!;
+  const sign = (u >>> 16) & 0x8000;
+  const exp = (u >>> 23) & 0xff, mant = u & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) { // subnormal half (or zero)
+    if (e < -10) return sign;
+    const m = mant | 0x800000;
+    const shift = 14 - e;
+    let h = m >>> shift;
+    const rem = m & ((1 << shift) - 1), half = 1 << (shift - 1);
+    if (rem > half || (rem === half && (h & 1))) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++; // may carry into the exponent: still correct
+  return sign | h;
+}
+
+/**
+ * Write tensors as .safetensors, atomically (temp file + rename): F32 (default, exact) or F16
+ * (half the size; each value rounded to nearest even, as torch's .half()).
+ */
+export function writeSafetensors(path: string, tensors: Map<string, { shape: number[]; data: Float32Array }>, metadata: Record<string, string> = {}, dtype: 'F32' | 'F16' = 'F32'): void {
   const names = [...tensors.keys()].sort();
   const header: Record<string, unknown> = { __metadata__: metadata };
+  const width = dtype === 'F16' ? 2 : 4;
   let offset = 0;
   for (const n of names) {
     const t = tensors.get(n)!;
-    header[n] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
+    header[n] = { dtype, shape: t.shape, data_offsets: [offset, offset + t.data.length * width] };
+    offset += t.data.length * width;
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (json.length % 8)) % 8); // pad so tensors stay 8-byte aligned
@@ -183,6 +211,7 @@ export function writeSafetensors(path: string, tensors: Map<string, { shape: num
   let p = 8 + head.length;
   for (const n of names) {
     const d = tensors.get(n)!.data;
+    if (dtype === 'F16') { for (let i = 0; i < d.length; i++, p += 2) out.writeUInt16LE(floatToHalf(d[i]!), p); continue; }
     Buffer.from(d.buffer, d.byteOffset, d.byteLength).copy(out, p);
     p += d.byteLength;
   }

@@ -137,6 +137,10 @@ export class TextTower {
     return m;
   }
 
+  /** ∏(1 − lr·wd) owed to the rows outside the trained sub-table (checkpoints save it; resume restores it). */
+  get untouchedScale(): number { return this.rows?.untouchedScale ?? 1; }
+  set untouchedScale(v: number) { if (this.rows) this.rows.untouchedScale = v; }
+
   /** The ids whose rows are being trained, in sub-table order (for gradient reports). */
   trainingRowIds(): Int32Array | undefined {
     return this.rows?.ids;

@@ -1,16 +1,47 @@
 /**
- * CLIP's VisionTransformer image tower (openai/CLIP clip/model.py VisionTransformer), inference
- * only: patchify conv (no bias) → [class token; patches] + positional embedding → ln_pre →
- * Transformer (no mask) → ln_post on the class token → proj.
+ * CLIP's VisionTransformer image tower (openai/CLIP clip/model.py VisionTransformer): patchify
+ * conv (no bias) → [class token; patches] + positional embedding → ln_pre → Transformer (no mask)
+ * → ln_post on the class token → proj.
+ *
+ * The parameters are tfjs variables, so the same tower runs frozen (the paper's finetune, the
+ * embedding cache) and trains (`clipface pretrain`, the teaching CLIP).
+ *
+ * Patch embedding = patchify on the host + one 2-D matmul. With stride = kernel = patch size the
+ * conv is exactly `patches[N·g², P·P·3] @ W[P·P·3, width]` (the same products, summed in a
+ * different order). It is written that way because tfjs-wasm has no `Conv2DBackpropFilter`
+ * kernel (PERF-NOTES Q2): the matmul's gradient is a plain `aᵀ·b` that the wasm matmul fix runs
+ * fast. test/pretrain.test.ts checks value and gradient against tf.conv2d autodiff on the cpu
+ * backend. The pixels need no gradient, so patchifying them in JS costs nothing on the tape.
  */
 import { tf } from '../runtime/tf.ts';
 import type { ClipConfig } from './config.ts';
 import { blockShapes, isLinearWeight, layerNorm, residualAttentionBlock, transpose2d, type T2 } from './nn.ts';
 import type { StateDict } from './safetensors.ts';
 
+let towerCount = 0;
+
+/** NCHW pixels → [N·g·g, P·P·3] rows, each patch flattened in (y, x, channel) order (NHWC conv order). */
+export function patchify(pixels: Float32Array, n: number, size: number, patch: number): Float32Array {
+  const g = size / patch, row = patch * patch * 3, plane = size * size;
+  const out = new Float32Array(n * g * g * row);
+  let o = 0;
+  for (let b = 0; b < n; b++) {
+    const base = b * 3 * plane;
+    for (let gy = 0; gy < g; gy++) for (let gx = 0; gx < g; gx++) {
+      for (let y = 0; y < patch; y++) {
+        const rowOff = base + (gy * patch + y) * size + gx * patch;
+        for (let x = 0; x < patch; x++) for (let c = 0; c < 3; c++) out[o++] = pixels[rowOff + c * plane + x]!;
+      }
+    }
+  }
+  return out;
+}
+
 export class VisionTransformer {
-  private readonly t = new Map<string, tf.Tensor>();
+  /** parameters by PyTorch name; linear weights in tfjs layout [in, out], conv1 as [P, P, 3, W] */
+  readonly t = new Map<string, tf.Variable>();
   private readonly heads: number;
+  private readonly scope = `vit${++towerCount}`;
 
   constructor(readonly cfg: ClipConfig, sd: StateDict, prefix = 'visual.') {
     this.heads = cfg.vision.width / cfg.vision.headWidth;
@@ -18,7 +49,6 @@ export class VisionTransformer {
       const st = sd.get(prefix + name)!;
       let tensor: tf.Tensor;
       if (name === 'conv1.weight') {
-        // [W, 3, P, P] → [P, P, 3, W] for an NHWC conv with stride P (= one matmul per patch)
         const [w, c, p] = st.shape as [number, number, number];
         const out = new Float32Array(st.data!.length);
         for (let o = 0; o < w; o++) for (let i = 0; i < c; i++) for (let y = 0; y < p; y++) for (let x = 0; x < p; x++) {
@@ -30,26 +60,52 @@ export class VisionTransformer {
       } else {
         tensor = tf.tensor(st.data!, st.shape);
       }
-      this.t.set(name, tf.keep(tensor));
+      this.t.set(name, tf.variable(tensor, true, `${this.scope}/${name}`));
+      tensor.dispose();
     }
   }
 
-  /** encode_image: pixels NCHW float32 (CLIP-normalised) → [N, embed_dim], raw. */
+  /** encode_image: pixels NCHW float32 (CLIP-normalised) → [N, embed_dim], raw. Differentiable in the variables. */
   encode(pixels: Float32Array, n: number): T2 {
     const { imageSize: s, patchSize, width, layers } = this.cfg.vision;
-    const p = (name: string) => this.t.get(name)!;
-    const grid = s / patchSize!;
+    const P = patchSize!;
+    const p = (name: string) => this.t.get(name)! as tf.Tensor;
+    const grid = s / P;
     const len = grid * grid + 1;
+    const rows = patchify(pixels, n, s, P);
     return tf.tidy(() => {
-      const img = tf.transpose(tf.tensor4d(pixels, [n, 3, s, s]), [0, 2, 3, 1]) as tf.Tensor4D;
-      const patches = tf.reshape(tf.conv2d(img, p('conv1.weight') as tf.Tensor4D, patchSize!, 'valid'), [n, grid * grid, width]);
-      const cls = tf.tile(tf.reshape(p('class_embedding'), [1, 1, width]), [n, 1, 1]);
-      let x = tf.reshape(tf.add(tf.concat([cls, patches], 1), p('positional_embedding')), [n * len, width]) as T2;
+      const w = tf.reshape(p('conv1.weight'), [P * P * 3, width]) as T2;
+      const patches = tf.reshape(tf.matMul(tf.tensor2d(rows, [n * grid * grid, P * P * 3]), w), [n, grid * grid, width]);
+      // [0; patches] + [cls; 0] + pos: the class token enters by a broadcast add (no Tile kernel on the tape)
+      const padded = tf.pad(patches, [[0, 0], [1, 0], [0, 0]]);
+      const clsRow = tf.pad(tf.reshape(p('class_embedding'), [1, width]), [[0, len - 1], [0, 0]]);
+      let x = tf.reshape(tf.add(padded, tf.add(clsRow, p('positional_embedding'))), [n * len, width]) as T2;
       x = layerNorm(x, p('ln_pre.weight'), p('ln_pre.bias'));
       for (let i = 0; i < (layers as number); i++) x = residualAttentionBlock(x, p, `transformer.resblocks.${i}`, n, len, this.heads, this.cfg.quickGelu);
       const clsOut = tf.reshape(tf.slice(tf.reshape(x, [n, len, width]), [0, 0, 0], [n, 1, width]), [n, width]) as T2;
       return tf.matMul(layerNorm(clsOut, p('ln_post.weight'), p('ln_post.bias')), p('proj') as T2);
     });
+  }
+
+  /** The tower's tensors in PyTorch names and layout, without the `visual.` prefix. */
+  stateDict(): Map<string, { shape: number[]; data: Float32Array }> {
+    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, v] of this.t) {
+      const data = v.dataSync() as Float32Array;
+      if (name === 'conv1.weight') {
+        const [p, , c, w] = v.shape as [number, number, number, number];
+        const o = new Float32Array(data.length);
+        for (let k = 0; k < w; k++) for (let i = 0; i < c; i++) for (let y = 0; y < p; y++) for (let x = 0; x < p; x++) {
+          o[((k * c + i) * p + y) * p + x] = data[((y * p + x) * c + i) * w + k]!;
+        }
+        out.set(name, { shape: [w, c, p, p], data: o });
+      } else if (isLinearWeight(name)) {
+        out.set(name, { shape: [v.shape[1]!, v.shape[0]!], data: transpose2d(data, v.shape[0]!, v.shape[1]!) });
+      } else {
+        out.set(name, { shape: [...v.shape], data: Float32Array.from(data) });
+      }
+    }
+    return out;
   }
 
   dispose(): void {

@@ -33,7 +33,8 @@ const EXPRESSION: Record<Expression, { mouths: string[] | null; eyeOpen: number;
   blink: { mouths: null, eyeOpen: 0.15, browRaise: 0, browAngle: 0 },
 };
 /** parts whose ids make an identity (SYNTHFACE-NOTES §2.1) */
-const ID_PARTS = ['head', 'eye', 'nose', 'hair', 'eyebrow', 'mouth', 'facialHair', 'ear'] as const;
+export const ID_PARTS = ['head', 'eye', 'nose', 'hair', 'eyebrow', 'mouth', 'facialHair', 'ear'] as const;
+export type IdPart = (typeof ID_PARTS)[number];
 const RACES: Race[] = ['white', 'black', 'brown', 'asian'];
 
 export interface SynthFace { face: FaceConfig; gender: Gender; race: Race }
@@ -46,23 +47,79 @@ export function withRandom<T>(rng: Rng, fn: () => T): T {
 
 const idOf = (f: FaceConfig, p: (typeof ID_PARTS)[number]) => (f[p] as { id: string }).id;
 
-/** `count` faces from one seeded stream, rejection-sampled until mutually distinct: ≥ 5 of the 8 part ids differ, and no two share eye + hair. */
-export function generateFaces(rng: Rng, count: number): SynthFace[] {
+/** How different every pair of drawn identities must be. */
+export interface DistinctRule {
+  /** at least this many of the 8 identity part ids differ (demo set: 5) */
+  minPartsDiffer: number;
+  /** no two share eye + hair ids (demo set: true) */
+  eyeHairUnique: boolean;
+}
+export const DEMO_DISTINCT: DistinctRule = { minPartsDiffer: 5, eyeHairUnique: true };
+
+/** The identity's part ids in ID_PARTS order: what "the same person" means in this world. */
+export const partIds = (f: FaceConfig): string[] => ID_PARTS.map((p) => idOf(f, p));
+
+/** One identity drawn from `rng` (before any distinctness check). */
+export function drawFace(rng: Rng): SynthFace | undefined {
+  const gender: Gender = chance(rng, 0.5) ? 'female' : 'male';
+  const race = choice(rng, RACES);
+  const face = withRandom(rng, () => generate(undefined, { gender, race }));
+  if (face.nose.id === 'nose4' || face.nose.id === 'pinocchio') return undefined; // off-centre noses
+  face.mouth = { id: choice(rng, NEUTRAL_MOUTHS), flip: chance(rng, 0.5) };
+  face.glasses = { id: 'none' };
+  face.accessories = { id: 'none' };
+  return { face, gender, race };
+}
+
+/**
+ * `count` faces from one seeded stream, rejection-sampled until mutually distinct under `rule`
+ * (default: the demo set's ≥ 5 of the 8 part ids differ, and no two share eye + hair).
+ * `reject` can veto a face (e.g. one that belongs to another set).
+ */
+export function generateFaces(rng: Rng, count: number, rule: DistinctRule = DEMO_DISTINCT, reject?: (f: SynthFace) => boolean): SynthFace[] {
   const out: SynthFace[] = [];
+  const ids: string[][] = [];
   for (let tries = 0; out.length < count; tries++) {
     if (tries > 1000 * (count + 1)) throw new UserError(`data synth: could not draw ${count} distinct identities; ask for fewer`);
-    const gender: Gender = chance(rng, 0.5) ? 'female' : 'male';
-    const race = choice(rng, RACES);
-    const face = withRandom(rng, () => generate(undefined, { gender, race }));
-    if (face.nose.id === 'nose4' || face.nose.id === 'pinocchio') continue; // off-centre noses
-    face.mouth = { id: choice(rng, NEUTRAL_MOUTHS), flip: chance(rng, 0.5) };
-    face.glasses = { id: 'none' };
-    face.accessories = { id: 'none' };
-    const clash = out.some(({ face: o }) =>
-      ID_PARTS.filter((p) => idOf(o, p) !== idOf(face, p)).length < 5 || (o.eye.id === face.eye.id && o.hair.id === face.hair.id));
-    if (!clash) out.push({ face, gender, race });
+    const f = drawFace(rng);
+    if (!f || reject?.(f)) continue;
+    const mine = partIds(f.face);
+    const clash = ids.some((o) => {
+      let differ = 0;
+      for (let k = 0; k < mine.length; k++) if (o[k] !== mine[k]) differ++;
+      return differ < rule.minPartsDiffer || (rule.eyeHairUnique && o[1] === mine[1] && o[3] === mine[3]);
+    });
+    if (!clash) { out.push(f); ids.push(mine); }
   }
   return out;
+}
+
+/**
+ * A lookalike of `base`: the same person except `k` identity parts (1–3), each redrawn from
+ * another random face of the same gender and race until its id differs. Colours, head width and
+ * every other trait stay. Used for near-twin verification pairs and lookalike impostors.
+ */
+export function lookalikeFace(base: SynthFace, k: number, rng: Rng): { face: SynthFace; changed: IdPart[] } {
+  if (!Number.isInteger(k) || k < 1 || k > ID_PARTS.length) throw new RangeError(`lookalike: k must be an integer in [1, ${ID_PARTS.length}], got ${k}`);
+  const parts = [...ID_PARTS];
+  const changed: IdPart[] = [];
+  while (changed.length < k) {
+    const p = parts[Math.floor(rng() * parts.length)]!;
+    if (!changed.includes(p)) changed.push(p);
+  }
+  const face = structuredClone(base.face);
+  for (const p of changed) {
+    for (let t = 0; t < 200; t++) {
+      const donor = withRandom(rng, () => generate(undefined, { gender: base.gender, race: base.race }));
+      if (p === 'mouth') donor.mouth = { id: choice(rng, NEUTRAL_MOUTHS), flip: chance(rng, 0.5) };
+      if (p === 'nose' && (donor.nose.id === 'nose4' || donor.nose.id === 'pinocchio')) continue;
+      if (idOf(donor, p) === idOf(face, p)) continue;
+      (face as unknown as Record<string, unknown>)[p] = structuredClone(donor[p]);
+      if (p === 'hair') face.hair.color = base.face.hair.color; // a changed style, not a changed colour
+      break;
+    }
+  }
+  return { face: { face, gender: base.gender, race: base.race }, changed: changed.sort() };
 }
 
 /** What varies per image on top of the identity. */

@@ -52,13 +52,17 @@ function sampleBackground(rng: Rng, size: number): Scene['background'] {
   return { from: hex(rng), to: hex(rng), angle: r3(uniform(rng, 0, 360)), clutter };
 }
 
-function sampleLook(rng: Rng, deploy: boolean): FaceLook {
+/** How often an image shows glasses / a hat or headband (the demo set: 10 % / 8 %). */
+export interface OccluderRates { glasses: number; hat: number }
+export const DEMO_OCCLUDERS: OccluderRates = { glasses: 0.1, hat: 0.08 };
+
+function sampleLook(rng: Rng, deploy: boolean, rates: OccluderRates = DEMO_OCCLUDERS): FaceLook {
   const teamColors: [string, string, string] = [hex(rng), hex(rng), hex(rng)];
   return {
     expression: weighted(rng, deploy ? DEPLOY_EXPRESSIONS : EXPRESSIONS),
     mouthPick: randInt(rng, 0, 5),
-    glasses: chance(rng, 0.1) ? choice(rng, GLASSES) : 'none',
-    accessory: chance(rng, 0.08) ? choice(rng, HATS) : 'none',
+    glasses: chance(rng, rates.glasses) ? choice(rng, GLASSES) : 'none',
+    accessory: chance(rng, rates.hat) ? choice(rng, HATS) : 'none',
     jersey: choice(rng, svgsIndex.jersey),
     teamColors,
   };
@@ -77,13 +81,13 @@ function samplePhoto(rng: Rng, deploy: boolean): Scene['photo'] {
 }
 
 /** Nuisances of one enrolment photo taken from `view`. */
-export function sampleShot(rng: Rng, view: View, size: number): Shot {
+export function sampleShot(rng: Rng, view: View, size: number, occluders: OccluderRates = DEMO_OCCLUDERS): Shot {
   const [yaw0, pitch0] = view === 'other' ? [uniform(rng, -28, 28), uniform(rng, -20, 20)] : VIEW_POSE[view];
   const pose: FacePose = {
     yaw: r3(yaw0 + uniform(rng, -7, 7)), pitch: r3(pitch0 + uniform(rng, -5, 5)), roll: r3(uniform(rng, -12, 12)),
     scale: r3(uniform(rng, 0.62, 0.85)), tx: r3(uniform(rng, -0.06, 0.06)), ty: r3(uniform(rng, -0.05, 0.05)),
   };
-  const look = sampleLook(rng, false);
+  const look = sampleLook(rng, false, occluders);
   const scene: Scene = {
     background: sampleBackground(rng, size),
     light: { angle: r3(uniform(rng, 0, 360)), strength: r3(uniform(rng, 0, 0.55)), vignette: r3(uniform(rng, 0, 0.5)) },

@@ -21,7 +21,7 @@ import { streamRng, type Rng } from '../util/rng.ts';
 import { dressFace, generateFaces, posedFace, type SynthFace } from './synth-face.ts';
 import { pickName } from './synth-names.ts';
 import { photoPass, sampleDeployFrame, sampleRoom, sampleShot, sceneSvg, type Shot } from './synth-scene.ts';
-import type { DeploymentSession, Identity, ImageEntry, Manifest, View } from './types.ts';
+import type { DeploymentSession, Identity, ImageEntry, Keypoints5, Manifest, View } from './types.ts';
 
 export const GENERATOR = 'clipface-synthface';
 export const GENERATOR_VERSION = 1;
@@ -88,19 +88,25 @@ export function manifestJson(m: Manifest): string {
 
 interface Job { identity: Identity; face: SynthFace; path: string; view: View; session: string; shot: Shot; noise: Rng }
 
+/** One photo of `face` as the demo set takes it: posed SVG → raster → photo pass → blur + JPEG. */
+export async function renderShot(face: SynthFace, shot: Shot, size: number, noise: Rng): Promise<{ jpeg: Buffer; keypoints: Keypoints5; occluders: string[] }> {
+  const dressed = dressFace(face.face, shot.look);
+  const posed = await posedFace(dressed, shot.look, shot.pose, size);
+  const rgb = await renderSvgRgb(sceneSvg(size, shot.scene, posed));
+  photoPass(rgb, shot.scene.photo, noise);
+  const jpeg = await blurAndEncodeJpeg(rgb, shot.scene.photo.blur, shot.scene.photo.jpeg);
+  const occluders = [shot.look.glasses !== 'none' ? 'glasses' : '', shot.look.accessory.startsWith('hat') ? 'hat' : shot.look.accessory.startsWith('headband') ? 'headband' : ''].filter(Boolean);
+  return { jpeg, keypoints: posed.keypoints, occluders };
+}
+
 async function render(job: Job, size: number, out: string): Promise<ImageEntry> {
   const { shot } = job;
-  const dressed = dressFace(job.face.face, shot.look);
-  const face = await posedFace(dressed, shot.look, shot.pose, size);
-  const rgb = await renderSvgRgb(sceneSvg(size, shot.scene, face));
-  photoPass(rgb, shot.scene.photo, job.noise);
-  const jpeg = await blurAndEncodeJpeg(rgb, shot.scene.photo.blur, shot.scene.photo.jpeg);
+  const { jpeg, keypoints, occluders } = await renderShot(job.face, shot, size, job.noise);
   writeFileAtomic(join(out, job.path), jpeg);
   const { yaw, pitch, roll, ...frame } = shot.pose;
-  const occluders = [shot.look.glasses !== 'none' ? 'glasses' : '', shot.look.accessory.startsWith('hat') ? 'hat' : shot.look.accessory.startsWith('headband') ? 'headband' : ''].filter(Boolean);
   return {
     path: job.path, identity: job.identity.id, view: job.view, session: job.session, width: size, height: size,
-    sha256: createHash('sha256').update(jpeg).digest('hex'), keypoints: face.keypoints,
+    sha256: createHash('sha256').update(jpeg).digest('hex'), keypoints,
     capture: {
       device: 'synthetic camera', pose: { yaw, pitch, roll }, expression: shot.look.expression, occluders,
       synth: { ...frame, jersey: shot.look.jersey, clutter: shot.scene.background.clutter.length, light: shot.scene.light, photo: shot.scene.photo },

@@ -6,6 +6,7 @@ import { embedCommand } from './embed.ts';
 import { gridCommand } from './grid.ts';
 import { metricsCommand } from './metrics.ts';
 import { modelsCommand } from './models.ts';
+import { pretrainCommand } from './pretrain.ts';
 import { runCommand } from './run.ts';
 
-export const commands: Command[] = [benchCommand, dataCommand, embedCommand, gridCommand, metricsCommand, modelsCommand, runCommand];
+export const commands: Command[] = [benchCommand, dataCommand, embedCommand, gridCommand, metricsCommand, modelsCommand, pretrainCommand, runCommand];

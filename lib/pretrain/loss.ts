@@ -1,0 +1,48 @@
+/**
+ * The pretraining objective: CLIP's symmetric cross-entropy over scaled cosines (Radford et al.
+ * 2021; open_clip loss.py ClipLoss) with a multi-positive target. A batch holds two photos of each
+ * person, each with its own caption; with CLIP's one-hot target the other photo's caption would be
+ * a false negative that pushes one person's pictures apart. Here every (photo, caption) pair marked
+ * positive counts, and the target spreads evenly over a row's (or a column's) positives, as
+ * multi-positive contrastive losses do (SupCon, arXiv 2004.11362). With one positive per row and
+ * column it is exactly ClipLoss (tested). Which pairs are positive is the batch's business
+ * (batches.ts: same person, and the caption's claims about glasses, view, … agree with the photo).
+ * SigLIP's sigmoid loss was the alternative; MODEL_CARD.md says why it was not used.
+ */
+import { tf } from '../runtime/tf.ts';
+import type { T2 } from '../clip/nn.ts';
+
+/** positives as a [rows, cols] 0/1 mask from identity labels (every pair of the same identity). */
+export function sameIdentityMask(rowIds: ArrayLike<number>, colIds: ArrayLike<number>): Float32Array {
+  const r = rowIds.length, c = colIds.length;
+  const out = new Float32Array(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) if (rowIds[i] === colIds[j]) out[i * c + j] = 1;
+  return out;
+}
+
+/** Each row of a 0/1 mask divided by its sum (the soft target); a row without a positive is an error. */
+export function rowTargets(mask: Float32Array, rows: number, cols: number, transpose = false): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    let k = 0;
+    for (let j = 0; j < cols; j++) k += transpose ? mask[j * rows + i]! : mask[i * cols + j]!;
+    if (k === 0) throw new RangeError(`multi-positive loss: ${transpose ? 'caption' : 'image'} ${i} has no positive`);
+    for (let j = 0; j < cols; j++) out[i * cols + j] = (transpose ? mask[j * rows + i]! : mask[i * cols + j]!) / k;
+  }
+  return out;
+}
+
+/**
+ * ½ (CE(image → captions) + CE(caption → images)) with soft multi-positive targets.
+ * `logits` [nImg, nTxt] = scale · cos; `positives` the [nImg, nTxt] 0/1 mask.
+ */
+export function multiPositiveClipLoss(logits: T2, positives: Float32Array): tf.Scalar {
+  const [ni, nt] = logits.shape;
+  const tI = rowTargets(positives, ni, nt);
+  const tT = rowTargets(positives, nt, ni, true);
+  return tf.tidy(() => {
+    const i2t = tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits, 1), tf.tensor2d(tI, [ni, nt])), 1)));
+    const t2i = tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(tf.transpose(logits), 1), tf.tensor2d(tT, [nt, ni])), 1)));
+    return tf.mul(tf.add(i2t, t2i), 0.5) as tf.Scalar;
+  });
+}

@@ -1,0 +1,182 @@
+/**
+ * Contrastive pretraining of a small CLIP on the synthetic captioned-face corpus (the teaching
+ * CLIP). Both towers train from a seeded random init (clip/random-init.ts, CLIP's own init rules).
+ *
+ * Recipe (open_clip_train/main.py + scheduler.py, scaled down): AdamW with decoupled weight decay
+ * on matrices only (gains, biases, 1-D embeddings and the logit scale are not decayed, open_clip's
+ * `exclude` rule), linear warm-up then cosine to minLr, global gradient-norm clipping, a learnable
+ * logit scale initialised at ln(1/0.07) and clamped at ln(100) after every step (CLIP).
+ * The loss is loss.ts's multi-positive CLIP loss over the batch of batches.ts.
+ *
+ * Same seed on the same machine and library builds → the same weights: batches, captions and
+ * shifts are functions of (seed, step), and a resumed run restores weights, moments and step
+ * exactly (checkpoint.ts). Knows nothing of the CLI: progress, stopping and messages are hooks.
+ */
+import { createHash } from 'node:crypto';
+import type { ClipConfig } from '../clip/config.ts';
+import { ClipModel, l2normalize } from '../clip/model.ts';
+import { randomClipStateDict } from '../clip/random-init.ts';
+import { EOT, SOT, type ClipTokenizer } from '../clip/tokenizer.ts';
+import { VisionTransformer } from '../clip/vit.ts';
+import { tf } from '../runtime/tf.ts';
+import { AdamW } from '../train/adamw.ts';
+import { learningRate } from '../train/schedule.ts';
+import { UserError } from '../util/errors.ts';
+import { epochBatches, makeBatch, stepsPerEpoch } from './batches.ts';
+import { ATTRIBUTE_PROBES, identityClauses } from './captions.ts';
+import { cleanStaleCheckpoints, loadCheckpoint, saveCheckpoint, type Tensors } from './checkpoint.ts';
+import type { PretrainConfig } from './config.ts';
+import type { Corpus } from './corpus.ts';
+import { evaluateTowers, type TowerEval } from './heldout.ts';
+import { multiPositiveClipLoss } from './loss.ts';
+
+export interface StepLog { step: number; epoch: number; lr: number; loss: number; logitScale: number; gradNorm: number; seconds: number; pairsPerSec: number }
+export interface EpochEval extends TowerEval { epoch: number; step: number }
+
+export interface PretrainHooks {
+  say?: (line: string) => void;
+  shouldStop?: () => boolean;
+  onStep?: (log: StepLog, total: number) => void;
+}
+
+export interface PretrainResult {
+  status: 'done' | 'stopped';
+  steps: number;
+  total: number;
+  log: StepLog[];
+  evals: EpochEval[];
+  /** seconds spent in steps and evaluations, summed over resumed parts */
+  trainSeconds: number;
+  model: ClipModel;
+  logitScale: number;
+}
+
+/** Every token a caption or a zero-shot probe can use: the rows of the token table that train. */
+function captionVocabulary(corpus: Corpus, tok: ClipTokenizer): Int32Array[] {
+  const words = new Set<string>(['a man', 'a woman', 'a person', ',', 'wearing glasses', 'without glasses', 'wearing a hat', 'wearing a headband', 'without a hat',
+    'with a neutral expression', 'smiling', 'grinning', 'with an open mouth', 'frowning', 'with closed lips', 'with eyes closed',
+    'seen from the front', 'seen from above', 'seen from below', 'turned to the left', 'turned to the right', 'at an angle']);
+  for (const id of corpus.manifest.identities) for (const c of identityClauses(id.traits)) words.add(c);
+  for (const p of ATTRIBUTE_PROBES) for (const list of Object.values(p.prompts)) for (const s of list) words.add(s);
+  return [...words].map((w) => Int32Array.from([SOT, ...tok.encode(w), EOT]));
+}
+
+export function configHash(cfg: PretrainConfig): string {
+  const { output: _o, description: _d, ...rest } = cfg;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
+}
+
+/** open_clip's rule: no weight decay for tensors of rank < 2, LayerNorm gains/biases, biases and the logit scale. */
+const decays = (name: string, v: tf.Variable) => v.rank >= 2 && !/(^|\.)ln_|bias$|logit_scale/.test(name);
+
+export async function pretrainClip(cfg: PretrainConfig, clipCfg: ClipConfig, corpus: Corpus, tok: ClipTokenizer, outDir: string, hooks: PretrainHooks = {}, opts: { resume?: boolean } = {}): Promise<PretrainResult> {
+  const t = cfg.training;
+  if (typeof clipCfg.vision.layers !== 'number') throw new UserError(`model.arch "${cfg.model.arch}": pretraining runs ViT image towers (ModifiedResNet's BatchNorm is inference-only here); use a ViT config such as teaching-vit`);
+  if (clipCfg.vision.imageSize !== corpus.manifest.options.cropSize) throw new UserError(`corpus.cropSize ${corpus.manifest.options.cropSize} differs from the model's image_size ${clipCfg.vision.imageSize}; make them equal`);
+  const say = hooks.say ?? (() => {});
+  const model = new ClipModel(clipCfg, randomClipStateDict(clipCfg, cfg.seed), { weights: `pretrain(${cfg.name})` });
+  const vis = model.visual as VisionTransformer;
+  model.text.beginTraining(captionVocabulary(corpus, tok));
+  const logitScale = tf.variable(tf.scalar(Math.log(1 / 0.07)), true, `pretrain-${cfg.name}-logit_scale`);
+  const vars = new Map<string, tf.Variable>();
+  for (const [n, v] of vis.t) vars.set(`visual.${n}`, v);
+  for (const [n, v] of model.text.trainableVariables()) vars.set(`text.${n}`, v);
+  vars.set('logit_scale', logitScale);
+  const groups = { decay: new Map<string, tf.Variable>(), plain: new Map<string, tf.Variable>() };
+  for (const [n, v] of vars) (decays(n, v) ? groups.decay : groups.plain).set(n, v);
+  const opt = { decay: new AdamW({ beta1: t.betas[0], beta2: t.betas[1], eps: t.eps, weightDecay: t.weightDecay }), plain: new AdamW({ beta1: t.betas[0], beta2: t.betas[1], eps: t.eps, weightDecay: 0 }) };
+
+  const spe = stepsPerEpoch(corpus, t.batchPairs);
+  if (spe < 1) throw new UserError(`corpus too small for training.batchPairs ${t.batchPairs}: fewer pairs than one batch; lower batchPairs or add identities`);
+  const total = spe * t.epochs;
+  const hash = configHash(cfg);
+  let step = 0, trainSeconds = 0;
+  let log: StepLog[] = [];
+  let evals: EpochEval[] = [];
+  cleanStaleCheckpoints(outDir);
+  if (opts.resume) {
+    const ck = loadCheckpoint(outDir);
+    if (!ck) throw new UserError(`${outDir}: no checkpoint to resume from; run without --resume`);
+    if (ck.state.configHash !== hash) throw new UserError(`${outDir}: its checkpoint belongs to another config (hash ${ck.state.configHash}, now ${hash}); resume with the same config or start over without --resume`);
+    for (const [n, v] of vars) {
+      const w = ck.weights.get(n);
+      if (!w || w.data.length !== v.size) throw new UserError(`${outDir}/checkpoint: tensor ${n} missing or mis-shaped; start over without --resume`);
+      tf.tidy(() => v.assign(tf.tensor(w.data, v.shape)));
+    }
+    model.text.untouchedScale = ck.state.untouchedScale;
+    for (const g of ['decay', 'plain'] as const) {
+      const pick = (kind: 'm' | 'v') => new Map([...groups[g].keys()].filter((n) => ck.moments.has(`${g}/${kind}/${n}`)).map((n) => [n, ck.moments.get(`${g}/${kind}/${n}`)!.data]));
+      opt[g].load({ step: ck.state.step, m: pick('m'), v: pick('v') }, groups[g]);
+    }
+    step = ck.state.step;
+    ({ log, evals, trainSeconds } = ck.state.extra as { log: StepLog[]; evals: EpochEval[]; trainSeconds: number });
+    say(`resumed at step ${step}/${total}`);
+  }
+
+  const checkpoint = () => {
+    const weights: Tensors = new Map([...vars].map(([n, v]) => [n, { shape: [...v.shape], data: v.dataSync() as Float32Array }]));
+    const moments: Tensors = new Map();
+    for (const g of ['decay', 'plain'] as const) {
+      const s = opt[g].state();
+      for (const kind of ['m', 'v'] as const) for (const [n, d] of s[kind]) moments.set(`${g}/${kind}/${n}`, { shape: [d.length], data: d });
+    }
+    saveCheckpoint(outDir, weights, moments, { step, configHash: hash, untouchedScale: model.text.untouchedScale, extra: { log, evals, trainSeconds } });
+  };
+
+  const pre = clipCfg.preprocess;
+  let epochPlan: { epoch: number; batches: [number, number][][] } | undefined;
+  while (step < total) {
+    const epoch = Math.floor(step / spe);
+    if (epochPlan?.epoch !== epoch) epochPlan = { epoch, batches: epochBatches(corpus, cfg.seed, epoch, t.batchPairs) };
+    await new Promise((r) => setImmediate(r)); // let SIGINT/SIGTERM handlers run between steps
+    const t0 = performance.now();
+    const b = makeBatch(corpus, tok, epochPlan.batches[step % spe]!, step, { seed: cfg.seed, maxTokens: t.maxTokens, shiftPx: t.shiftPx, mean: pre.mean, std: pre.std, contextLength: clipCfg.text.contextLength });
+    const n = b.images.length;
+    const { value, grads } = tf.variableGrads(() => {
+      const img = l2normalize(vis.encode(b.pixels, n));
+      const txt = l2normalize(model.text.encode(b.tokens, { cut: true, sharedPrefix: false }));
+      return multiPositiveClipLoss(tf.mul(tf.matMul(img, txt, false, true), tf.exp(logitScale)) as tf.Tensor2D, b.positives);
+    }, [...vars.values()]);
+    const loss = value.dataSync()[0]!;
+    const byVar = new Map<string, tf.Tensor>();
+    for (const [nm, v] of vars) if (grads[v.name]) byVar.set(nm, grads[v.name]!);
+    const sq = tf.tidy(() => tf.addN([...byVar.values()].map((g) => tf.sum(tf.square(g)))).dataSync()[0]!);
+    const gradNorm = Math.sqrt(sq);
+    const lr = learningRate({ kind: 'cosine', lr: t.lr, minLr: t.minLr, warmupSteps: t.warmupSteps }, step, total);
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      tf.dispose([value, ...Object.values(grads)]);
+      checkpoint();
+      throw new UserError(`pretraining diverged at step ${step} (loss ${loss}, gradient norm ${gradNorm}); lower training.lr or raise warmupSteps, then resume or start over`);
+    }
+    const scale = Math.min(1, t.gradClip / (gradNorm + 1e-6));
+    const clipped = new Map<string, tf.Tensor>();
+    for (const [nm, g] of byVar) clipped.set(nm, scale < 1 ? tf.mul(g, scale) : g);
+    for (const g of ['decay', 'plain'] as const) opt[g].apply(groups[g], clipped, lr);
+    model.text.decayUntouchedRows(1 - lr * t.weightDecay);
+    const maxLs = Math.log(t.logitScaleMax);
+    if (logitScale.dataSync()[0]! > maxLs) tf.tidy(() => logitScale.assign(tf.scalar(maxLs)));
+    tf.dispose([value, ...Object.values(grads), ...(scale < 1 ? clipped.values() : [])]);
+    step++;
+    const seconds = (performance.now() - t0) / 1000;
+    trainSeconds += seconds;
+    const entry: StepLog = { step, epoch: epoch + 1, lr, loss, logitScale: Math.exp(logitScale.dataSync()[0]!), gradNorm, seconds, pairsPerSec: n / seconds };
+    log.push(entry);
+    hooks.onStep?.(entry, total);
+    const epochEnd = step % spe === 0;
+    if (epochEnd) {
+      const e0 = performance.now();
+      const ev = evaluateTowers(model, tok, corpus);
+      trainSeconds += (performance.now() - e0) / 1000;
+      evals.push({ epoch: epoch + 1, step, ...ev });
+      say(`epoch ${epoch + 1}/${t.epochs}: held-out verification AUC ${ev.heldout.auc.toFixed(4)}, near-twin TAR@FAR1e-2 ${ev.hard.tar[0]!.tar.toFixed(3)}; zero-shot ${ev.attributes.map((a) => `${a.name} ${(100 * a.accuracy).toFixed(1)}%`).join(', ')}`);
+    }
+    const stop = hooks.shouldStop?.() ?? false;
+    if (epochEnd || step % t.checkpointEvery === 0 || stop || step === total) checkpoint();
+    if (stop && step < total) {
+      say(`stopped at step ${step}/${total}; checkpoint written. Resume with the same command and --resume`);
+      return { status: 'stopped', steps: step, total, log, evals, trainSeconds, model, logitScale: Math.exp(logitScale.dataSync()[0]!) };
+    }
+  }
+  model.text.endTraining();
+  return { status: 'done', steps: step, total, log, evals, trainSeconds, model, logitScale: Math.exp(logitScale.dataSync()[0]!) };
+}
