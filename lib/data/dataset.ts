@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
 import { sha256FileSync } from '../util/hash.ts';
 import { checkUserJson } from '../util/json.ts';
-import { scanFolders } from './folders.ts';
+import { nameKey, scanFolders } from './folders.ts';
 import { checkRelativePath, fileProblem } from './paths.ts';
 import { datasetSchemaPath, schemaErrors } from './schema.ts';
 import type { Dataset, DeploymentSession, Identity, ImageEntry, Manifest, Problem } from './types.ts';
@@ -21,6 +21,11 @@ import type { Dataset, DeploymentSession, Identity, ImageEntry, Manifest, Proble
 export { resolveImagePath } from './paths.ts';
 
 export const MANIFEST = 'manifest.json';
+/**
+ * Written by `data synth` before its first image and removed after manifest.json: a folder that
+ * holds it without a manifest is a generation that was interrupted (Ctrl-C, kill, disk full).
+ */
+export const SYNTH_JOURNAL = '.synth-partial.json';
 
 export interface LoadOptions {
   /** compare each image's `sha256` (when given) with the file; slower (reads every file) */
@@ -39,6 +44,10 @@ export function inspectDataset(dir: string, opts: LoadOptions = {}): Dataset {
   const root = rootOf(dir);
   const file = join(root, MANIFEST);
   if (!existsSync(file)) {
+    if (existsSync(join(root, SYNTH_JOURNAL))) {
+      const reason = `an interrupted "data synth" left this folder without its manifest; generate it again (clipface data synth --out ${root}, or rerun the experiment whose dataset.synth makes it)`;
+      return { root, source: 'manifest', manifest: { version: 1, name: root, identities: [], images: [] }, problems: [{ path: SYNTH_JOURNAL, reason, code: 'incomplete', severity: 'error' }] };
+    }
     const { manifest, problems } = scanFolders(root);
     return { root, source: 'folders', manifest, problems };
   }
@@ -63,6 +72,7 @@ export function inspectDataset(dir: string, opts: LoadOptions = {}): Dataset {
     return { root, source: 'manifest', manifest: empty, problems };
   }
   const { manifest, problems } = checkManifest(root, raw as Manifest, opts);
+  if (!manifest.images.length) problems.push({ path: MANIFEST, reason: 'no usable images: the dataset is empty; list images (and their identities) in the manifest', code: 'no-images', severity: 'error' });
   return { root, source: 'manifest', manifest, problems };
 }
 
@@ -72,6 +82,8 @@ export function inspectDataset(dir: string, opts: LoadOptions = {}): Dataset {
  */
 export function loadDataset(dir: string, opts: LoadOptions = {}): Dataset {
   const ds = inspectDataset(dir, opts);
+  const partial = ds.problems.find((p) => p.code === 'incomplete');
+  if (partial) throw new UserError(`${ds.root}: ${partial.reason}`);
   const fatal = ds.problems.filter((p) => p.code === 'schema' || p.code === 'invalid-json');
   if (fatal.length > 0) {
     const file = join(ds.root, MANIFEST);
@@ -141,6 +153,14 @@ export function checkManifest(root: string, raw: Manifest, opts: LoadOptions = {
     if (frames.length > 0) deployment.push({ ...s, subject, frames });
   });
 
+  // CLIP's tokenizer lowercases, so "Alice" and "alice" get the same prompt and one of the two
+  // can never be predicted
+  const byName = new Map<string, Identity>();
+  for (const ident of identities) {
+    const other = byName.get(nameKey(ident.name));
+    if (other) warn(`${MANIFEST}#/identities (${ident.id})`, 'duplicate-name', `name "${ident.name}" equals "${other.name}" (identity "${other.id}") up to case; CLIP's prompts lowercase names, so one of them can never be predicted: rename one, or use prompt.names "neutral"`);
+    else byName.set(nameKey(ident.name), ident);
+  }
   const counted = new Set(images.map((im) => im.identity));
   for (const ident of identities) {
     if (!counted.has(ident.id)) warn(`${MANIFEST}#/identities (${ident.id})`, 'no-images', `identity "${ident.id}" has no usable images`);

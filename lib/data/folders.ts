@@ -72,6 +72,7 @@ export function scanFolders(root: string): { manifest: Manifest; problems: Probl
       else images.push({ path: f.rel, identity: ident.id, view: 'other', session: f.session });
     }
   }
-  if (identities.length === 0) warn('.', 'no-images', 'no person folder with images found; expected <root>/<person>/<image> or a manifest.json');
+  // an empty dataset is an error, not an "OK" from data check
+  if (identities.length === 0) problems.push({ path: '.', code: 'no-images', severity: 'error', reason: 'no person folder with images found; expected <root>/<person>/<image> or a manifest.json' });
   return { manifest: { version: 1, name: basename(root), identities, images }, problems };
 }

@@ -12,11 +12,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { blurAndEncodeJpeg, renderSvgRgb, synthLibraryVersions } from '../runtime/image-synth.ts';
 import { UserError } from '../util/errors.ts';
-import { writeFileAtomic } from '../util/fs-atomic.ts';
+import { MANIFEST, SYNTH_JOURNAL } from './dataset.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.ts';
 import { streamRng, type Rng } from '../util/rng.ts';
 import { dressFace, generateFaces, posedFace, type SynthFace } from './synth-face.ts';
 import { pickName } from './synth-names.ts';
@@ -58,26 +59,59 @@ function facesjsVersion(): string {
   } catch { return 'unknown'; }
 }
 
-/** Refuses a non-empty folder that is not an earlier synthetic dataset; removes an earlier one's manifest and images. */
+/**
+ * Makes `out` ready for a new generation. Refuses a non-empty folder that is not an earlier
+ * synthetic dataset (finished: manifest.json; interrupted: the journal), and one holding a symbolic
+ * link, which would let removing or writing "inside" reach files elsewhere. Removes only the files
+ * an earlier generation listed (and the temp files of their atomic writes), then folders it emptied.
+ */
 function prepareOut(out: string): void {
   if (!existsSync(out)) return;
   const entries = readdirSync(out);
   if (entries.length === 0) return;
-  const mf = join(out, 'manifest.json');
-  let old: Manifest | undefined;
-  try { old = JSON.parse(readFileSync(mf, 'utf8')) as Manifest; } catch { /* not ours */ }
-  if (old?.generator?.name !== GENERATOR) {
-    throw new UserError(`${out}: folder is not empty and holds no synthetic dataset; choose an empty or new folder for --out`);
+  const mf = join(out, MANIFEST), jr = join(out, SYNTH_JOURNAL);
+  const lists = [mf, jr].map((f) => { try { return JSON.parse(readFileSync(f, 'utf8')) as Pick<Manifest, 'generator' | 'images'>; } catch { return undefined; } });
+  if (!lists.some((l) => l?.generator?.name === GENERATOR)) {
+    throw new UserError(`${out}: folder is not empty and holds no synthetic dataset; choose an empty or new folder (data synth --out, or dataset.path of an experiment with dataset.synth)`);
   }
-  rmSync(mf); // no manifest describes a half-written folder
+  const link = findLink(out, '');
+  if (link) throw new UserError(`${out}: ${link} is a symbolic link; data synth only writes and removes inside ${out} and will not follow a link out of it; remove the link or choose another folder`);
+  rmSync(mf, { force: true }); // no manifest describes a half-written folder
   const dirs = new Set<string>();
-  for (const im of old.images ?? []) {
-    if (im.path.includes('..') || isAbsolute(im.path)) continue;
-    rmSync(join(out, im.path), { force: true });
-    dirs.add(dirname(join(out, im.path)));
+  for (const im of lists.flatMap((l) => (l?.generator?.name === GENERATOR ? l.images ?? [] : []))) {
+    if (typeof im?.path !== 'string' || im.path.split(/[\\/]/).includes('..') || isAbsolute(im.path)) continue;
+    const file = join(out, im.path);
+    rmSync(file, { force: true });
+    const dir = dirname(file);
+    dirs.add(dir);
+    const tmp = new RegExp(`^\\.${escapeRegExp(basename(file))}\\.\\d+\\.\\d+\\.tmp$`); // fs-atomic.ts's temp names
+    if (existsSync(dir)) for (const f of readdirSync(dir)) if (tmp.test(f)) rmSync(join(dir, f), { force: true });
   }
   for (const d of dirs) if (d !== out && existsSync(d) && readdirSync(d).length === 0) rmSync(d, { recursive: true });
 }
+
+/** The first symbolic link under `root` (relative path), if any. */
+function findLink(root: string, rel: string): string | undefined {
+  for (const e of readdirSync(join(root, rel), { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isSymbolicLink()) return r;
+    if (e.isDirectory()) { const found = findLink(root, r); if (found) return found; }
+  }
+  return undefined;
+}
+
+/** Disk full, read-only or permission errors while generating: one line naming the folder. */
+async function writing(out: string, f: () => Promise<void>): Promise<void> {
+  try {
+    await f();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!code || e instanceof UserError) throw e;
+    throw new UserError(`${out}: cannot write the synthetic dataset (${(e as Error).message.split(',')[0]}); free space or fix the folder's permissions, then generate again (the partial set is cleaned up then)`);
+  }
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Pretty JSON with number arrays (keypoints, colour casts) kept on one line. */
 export function manifestJson(m: Manifest): string {
@@ -157,13 +191,27 @@ export async function synthDataset(outDir: string, opts: SynthOptions = {}): Pro
   const images: ImageEntry[] = new Array(jobs.length);
   let next = 0, done = 0;
   const workers = Math.max(2, Math.min(8, availableParallelism() * 2));
-  await Promise.all(Array.from({ length: workers }, async () => {
-    while (next < jobs.length) {
-      const k = next++;
-      images[k] = await render(jobs[k]!, size, out);
-      opts.onProgress?.(++done, jobs.length);
-    }
-  }));
+  await writing(out, async () => {
+    // the journal lists every file this generation may write, so an interrupted one is recognised
+    // (data check refuses it) and cleaned exactly by the next generation
+    writeJsonAtomic(join(out, SYNTH_JOURNAL), { generator: { name: GENERATOR, version: GENERATOR_VERSION, seed }, images: jobs.map((j) => ({ path: j.path })) });
+    // on a failure the other workers stop too, and we return only once none is still writing
+    let failed = false;
+    const results = await Promise.allSettled(Array.from({ length: workers }, async () => {
+      while (next < jobs.length && !failed) {
+        const k = next++;
+        try {
+          images[k] = await render(jobs[k]!, size, out);
+          opts.onProgress?.(++done, jobs.length);
+        } catch (e) {
+          failed = true;
+          throw e;
+        }
+      }
+    }));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+  });
 
   const manifest: Manifest = {
     version: 1,
@@ -176,6 +224,7 @@ export async function synthDataset(outDir: string, opts: SynthOptions = {}): Pro
     },
     identities, images, deployment,
   };
-  writeFileAtomic(join(out, 'manifest.json'), manifestJson(manifest));
+  await writing(out, async () => writeFileAtomic(join(out, MANIFEST), manifestJson(manifest)));
+  rmSync(join(out, SYNTH_JOURNAL), { force: true }); // after the manifest: the set is complete
   return { manifest, out, images: images.length, seconds: (performance.now() - t0) / 1000 };
 }

@@ -89,7 +89,7 @@ export interface Manifest {
 export type ProblemCode =
   | 'invalid-json' | 'schema' | 'path-outside-root' | 'missing-file' | 'unknown-identity'
   | 'duplicate-identity' | 'duplicate-path' | 'duplicate-name' | 'empty-folder' | 'not-an-image'
-  | 'checksum' | 'deployment' | 'stray-file' | 'no-images' | 'keypoints';
+  | 'checksum' | 'deployment' | 'stray-file' | 'no-images' | 'keypoints' | 'incomplete';
 
 /** Something wrong with a dataset. Errors drop the entry they concern; warnings drop nothing. */
 export interface Problem {

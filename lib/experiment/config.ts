@@ -33,6 +33,8 @@ export interface ExperimentConfig {
   };
   dataset: {
     path: string;
+    /** entries with errors a run may leave out; absent = 0 (see the schema) */
+    maxProblems?: number;
     synth: null | { seed: number; identities: number; unknown: number; perIdentity: number; size: number };
     split: { trainFraction: number; seed: number | null; kShot: number | null };
   };

@@ -36,6 +36,7 @@ export function writeOutputs(ctx: RunContext, method: string, r: MethodResult, s
     data: {
       root: ctx.ds.root, train: count('train'), test: count('test'), unknownImages: count('probe'), deploymentFrames: count('deployment'),
       skipped: [...skipped].map(([path, reason]) => ({ path, reason })), problems: ctx.ds.problems.length,
+      leftOut: ctx.ds.problems.filter((p) => p.severity === 'error').map(({ path, reason }) => ({ path, reason })),
     },
     train: {
       steps: r.log.length, epochs: cfg.training.epochs, losses: r.log.map((l) => l.loss),

@@ -12,6 +12,7 @@ export function writeReportMd(dir: string, cfg: ExperimentConfig, m: any): void 
   if (cfg.description) lines.push(cfg.description, '');
   lines.push('Intended use: research and teaching. OpenAI\'s CLIP model card places face recognition out of scope for deployment.', '');
   lines.push(`- model: ${m.model}`, `- data: ${m.data.root} (train ${m.data.train}, test ${m.data.test}, unknown-person images ${m.data.unknownImages}, deployment frames ${m.data.deploymentFrames}, skipped ${m.data.skipped.length})`);
+  if (m.data.leftOut?.length) lines.push(`- left out of the run: ${m.data.leftOut.length} dataset entr${m.data.leftOut.length === 1 ? 'y' : 'ies'} with errors: ${m.data.leftOut.map((p: any) => `${p.path} (${p.reason})`).join('; ')}`);
   lines.push(`- prompt: "${cfg.prompt.template}"`, `- training: ${cfg.training.epochs} epoch(s), batch ${cfg.training.batchSize}, AdamW lr ${cfg.training.lr} wd ${cfg.training.weightDecay}, ${cfg.training.schedule} schedule, seed ${cfg.training.seed}`, '');
   lines.push('## Training', '', `${m.train.steps} steps; loss ${m.train.firstLoss?.toFixed?.(4) ?? 'n/a'} → ${m.train.finalLoss?.toFixed?.(4) ?? 'n/a'}; training-split accuracy ${pct(m.train.accuracy)} ${m.method.zeroShotTestAccuracy !== undefined ? ` (zero-shot test accuracy before training: ${pct(m.method.zeroShotTestAccuracy)})` : ''}.`, '');
   const cs = m.closedSet;

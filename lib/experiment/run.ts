@@ -14,7 +14,7 @@ import { Interrupted, type RunContext, type RunImage } from '../methods/types.ts
 import { configHash, loadExperiment, repoRoot, type ExperimentConfig } from './config.ts';
 import { environment } from './env.ts';
 import { hasCheckpoint } from './checkpoint.ts';
-import { loadOrSynth, prepareCrops, splitFor, type Crops } from './stages.ts';
+import { checkProblems, loadOrSynth, prepareCrops, splitFor, type Crops } from './stages.ts';
 import { writeOutputs } from './outputs.ts';
 
 export interface RunOptions {
@@ -74,6 +74,7 @@ export async function runExperiment(file: string, opts: RunOptions = {}): Promis
     const backend = await initTf({ quiet: opts.quiet });
     writeJsonAtomic(join(dir, 'env.json'), { ...environment(cfg.seed), backend, configHash: hash, experimentFile: file });
     const ds = await loadOrSynth(cfg, baseDir, say);
+    checkProblems(cfg, ds, say);
     const split = splitFor(cfg, ds);
     const images: RunImage[] = [
       ...split.train.map((entry) => ({ entry, kind: 'train' as const })),

@@ -11,6 +11,7 @@ import { synthDataset } from '../data/synth.ts';
 import type { Dataset, ImageEntry } from '../data/types.ts';
 import { createDetector } from '../preprocess/detector.ts';
 import { prepareDataset, type PrepareItem, type PrepareReport } from '../preprocess/prepare.ts';
+import { decodeImage } from '../runtime/image.ts';
 import { UserError } from '../util/errors.ts';
 import type { ExperimentConfig } from './config.ts';
 import { repoRoot } from '../util/paths.ts';
@@ -37,6 +38,23 @@ export async function loadOrSynth(cfg: ExperimentConfig, baseDir: string, log: (
   return loadDataset(dir);
 }
 
+/**
+ * Manifest entries with errors are left out of the run; saying so only in metrics.json let a run
+ * train on half the data with exit 0. Each one is said on stderr, and more than
+ * dataset.maxProblems (default 0) stop the run before any work.
+ */
+export function checkProblems(cfg: ExperimentConfig, ds: Dataset, log: (s: string) => void): void {
+  const errors = ds.problems.filter((p) => p.severity === 'error');
+  const shown = ds.problems.slice(0, 20);
+  for (const p of shown) log(`dataset ${p.severity}: ${p.path}: ${p.reason}`);
+  if (ds.problems.length > shown.length) log(`... and ${ds.problems.length - shown.length} more (clipface data check ${ds.root} lists them all)`);
+  const allowed = cfg.dataset.maxProblems ?? 0;
+  if (errors.length > allowed) {
+    throw new UserError(`${ds.root}: ${errors.length} dataset entr${errors.length === 1 ? 'y has an error' : 'ies have errors'} (first: ${errors[0]!.path}: ${errors[0]!.reason}); fix them (clipface data check ${ds.root} lists them) or set dataset.maxProblems to ${errors.length} to run without them`);
+  }
+  if (errors.length) log(`${errors.length} dataset entr${errors.length === 1 ? 'y' : 'ies'} with errors left out (dataset.maxProblems ${allowed})`);
+}
+
 export function splitFor(cfg: ExperimentConfig, ds: Dataset): Split {
   return splitDataset(ds.manifest, { seed: cfg.dataset.split.seed ?? cfg.seed, trainFraction: cfg.dataset.split.trainFraction, kShot: cfg.dataset.split.kShot ?? undefined });
 }
@@ -54,7 +72,18 @@ export async function prepareCrops(cfg: ExperimentConfig, ds: Dataset, images: I
   const file = new Map<string, string>();
   const skipped = new Map<string, string>();
   if (cfg.preprocess.detector === 'none') {
-    for (const im of images) file.set(im.path, join(ds.root, im.path));
+    // the images are the crops: decode each once here, so one bad file is skipped with its reason
+    // like any other preprocessing failure instead of aborting the embedding stage
+    for (const im of images) {
+      const abs = join(ds.root, im.path);
+      try {
+        await decodeImage(abs);
+        file.set(im.path, abs);
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        skipped.set(im.path, e.message.startsWith(abs + ': ') ? e.message.slice(abs.length + 2) : e.message);
+      }
+    }
     return { file, skipped, report: null };
   }
   const deploymentPaths = new Set(ds.manifest.deployment?.flatMap((d) => d.frames) ?? []);

@@ -32,6 +32,8 @@ export interface PrepareItem {
 export type SkipCode =
   | 'path-outside-root' | 'missing-file' | 'unreadable' | 'empty-file' | 'not-an-image'
   | 'truncated' | 'too-many-pixels' | 'decode-error' | 'no-face' | 'many-faces' | 'processing-failed'
+  /** ground-truth keypoints outside the decoded image, or collapsed onto each other */
+  | 'bad-keypoints'
   /** an entry the dataset loader rejected (duplicate path, unknown identity, …); see `reason` */
   | 'dataset-problem';
 
@@ -153,6 +155,10 @@ async function processOne(item: PrepareItem, ctx: Ctx): Promise<ReportEntry> {
     rec = await p;
   }
   if ('decodeError' in rec) return skip(decodeSkipCode(rec.decodeError), rec.decodeError);
+  // a cache written before this check may hold a black crop from bad points: check on the way out too
+  const bad = gt && rec.status === 'ok' ? keypointProblem(rec.keypoints, rec.width, rec.height) : undefined;
+  if (bad) return skip('bad-keypoints', bad);
+  if (rec.status === 'skipped' && rec.reason.startsWith(BAD_POINTS)) return skip('bad-keypoints', rec.reason);
   if (rec.status === 'skipped') {
     return { ...skip(rec.reason.startsWith('no face') ? 'no-face' : 'many-faces', rec.reason), faces: rec.faces, ...(hit ? { cached: true } : {}) };
   }
@@ -178,8 +184,9 @@ async function compute(bytes: Buffer, item: PrepareItem, key: string, ctx: Ctx):
   const dets = o.detector.name === GROUND_TRUTH ? groundTruthDetections(item) : await o.detector.detect(img);
   const picked = pickFace(dets, o.policy);
   const dims = { width: img.width, height: img.height, faces: dets.length };
-  if ('reason' in picked) {
-    const rec: CacheRecord = { status: 'skipped', reason: picked.reason, ...dims };
+  const bad = o.detector.name === GROUND_TRUTH && !('reason' in picked) ? keypointProblem(picked.keypoints5, img.width, img.height) : undefined;
+  if ('reason' in picked || bad) {
+    const rec: CacheRecord = { status: 'skipped', reason: bad ?? (picked as { reason: string }).reason, ...dims };
     cache.put(key, rec);
     return rec;
   }
@@ -204,6 +211,21 @@ function groundTruthDetections(item: PrepareItem): Detection[] {
   const xs = k.map((p) => p[0]), ys = k.map((p) => p[1]);
   const [x0, y0] = [Math.min(...xs), Math.min(...ys)];
   return [{ box: [x0, y0, Math.max(...xs) - x0, Math.max(...ys) - y0], score: 1, keypoints5: k as Detection['keypoints5'], detector: GROUND_TRUTH }];
+}
+
+const BAD_POINTS = 'ground-truth keypoints';
+
+/**
+ * Manifest points are data, not detections: points outside the decoded image (a wrong size in the
+ * manifest, a 1×1 placeholder) or collapsed onto each other would warp to an all-black crop that
+ * looks like a face to every later stage, so the image is skipped with the reason instead.
+ */
+function keypointProblem(k: readonly Point[], width: number, height: number): string | undefined {
+  const out = k.find(([x, y]) => !(x >= -0.5 && y >= -0.5 && x <= width - 0.5 && y <= height - 0.5));
+  if (out) return `${BAD_POINTS}: (${out[0]}, ${out[1]}) lies outside the ${width}×${height} image; fix the manifest's keypoints or the image`;
+  const eyes = Math.hypot(k[1]![0] - k[0]![0], k[1]![1] - k[0]![1]);
+  if (eyes < 1) return `${BAD_POINTS}: the eyes are ${eyes.toFixed(2)} px apart in the ${width}×${height} image, too close to align a face; fix the keypoints or the image`;
+  return undefined;
 }
 
 const r2 = (v: number) => Math.round(v * 100) / 100;
