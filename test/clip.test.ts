@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initTf, tf } from '../lib/runtime/tf.ts';
@@ -16,7 +16,7 @@ import { classLogits, crossEntropy, textTrainStep } from '../lib/train/text-step
 import { decodeImage } from '../lib/runtime/image.ts';
 import { toPixelValues } from '../lib/clip/preprocess.ts';
 import { UserError } from '../lib/util/errors.ts';
-import { golden, goldenDir } from './helpers/golden.ts';
+import { golden, goldenDir, skipWithout } from './helpers/golden.ts';
 
 await initTf({ quiet: true });
 
@@ -29,8 +29,7 @@ function files(set: string, weights: 'fp32' | 'fp16') {
 }
 
 function available(set: string, weights: 'fp32' | 'fp16'): string | false {
-  const f = files(set, weights);
-  return existsSync(f.weights) ? false : `${f.weights} is not in this clone (only the trimmed fixture is)`;
+  return skipWithout(files(set, weights).weights);
 }
 
 /** max |a−b| / max |ref|, and the smallest row cosine. */

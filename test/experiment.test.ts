@@ -13,7 +13,7 @@ import { ClipModel, l2normalize } from '../lib/clip/model.ts';
 import { finetuneTextTower } from '../lib/train/finetune.ts';
 import { applyOverrides, resolveConfig } from '../lib/experiment/config.ts';
 import { UserError } from '../lib/util/errors.ts';
-import { golden, goldenDir, repoRoot } from './helpers/golden.ts';
+import { golden, goldenDir, repoRoot, skipWithout } from './helpers/golden.ts';
 
 await initTf({ quiet: true });
 
@@ -36,7 +36,7 @@ test('ExperimentConfig: defaults from the schema, unknown keys rejected, --set o
   assert.throws(() => applyOverrides({}, ['training.epochs']), /expected key\.path=value/);
 });
 
-test('the finetune loop reproduces the golden train_step (loss and parameters after one AdamW step)', { skip: !existsSync(join(goldenDir(), 'clip-rn-tiny', 'model.fp32.safetensors')) && 'needs ../shared/golden fp32 weights' }, async () => {
+test('the finetune loop reproduces the golden train_step (loss and parameters after one AdamW step)', { skip: skipWithout(join(goldenDir(), 'clip-rn-tiny', 'model.fp32.safetensors')) }, async () => {
   const g = golden('clip-rn-tiny');
   const dir = join(goldenDir(), 'clip-rn-tiny');
   const m = ClipModel.load(join(dir, 'config.json'), join(dir, 'model.fp32.safetensors'));
