@@ -131,7 +131,7 @@ test('extra arms run end to end on the same protocol (zero-shot, linear probe, T
     name: 'arms', seed: 2,
     dataset: { path: join(work, 'data'), synth: { seed: 3, identities: 3, unknown: 1, perIdentity: 6, size: 64 } },
     preprocess: { detector: 'none', cacheDir: join(work, 'cache') },
-    model: { randomInit: { arch: 'tiny-rn' } },
+    model: { random: true, randomInit: { arch: 'tiny-rn' } },
     training: { epochs: 2, batchSize: 4, lr: 1e-3 }, evaluation: { bootstrap: 0 }, output: { resultsDir: join(work, 'results') },
   }));
   const runs: [string[], (m: any) => void][] = [

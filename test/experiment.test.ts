@@ -67,7 +67,7 @@ function experiment(extra: Record<string, unknown> = {}): string {
     name: 'small', seed: 3,
     dataset: { path: join(work, 'data'), synth: { seed: 2, identities: 3, unknown: 1, perIdentity: 10, size: 96 } },
     preprocess: { detector: 'none', cacheDir: join(work, 'cache') },
-    model: { randomInit: { arch: 'tiny-rn' } },
+    model: { random: true, randomInit: { arch: 'tiny-rn' } },
     training: { epochs: 3, batchSize: 4, lr: 1e-3, checkpointEvery: 2 },
     evaluation: { bootstrap: 200 },
     output: { resultsDir: join(work, 'results') },

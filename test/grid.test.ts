@@ -23,7 +23,7 @@ writeFileSync(base, JSON.stringify({
   name: 'g', seed: 0,
   dataset: { path: join(work, 'data'), synth: { seed: 5, identities: 3, unknown: 1, perIdentity: 6, size: 64 } },
   preprocess: { detector: 'none', cacheDir: join(work, 'cache') },
-  model: { randomInit: { arch: 'tiny-rn' } }, evaluation: { bootstrap: 0 },
+  model: { random: true, randomInit: { arch: 'tiny-rn' } }, evaluation: { bootstrap: 0 },
 }));
 const gridFile = (name: string, spec: Record<string, unknown>) => {
   const f = join(work, `${name}.grid.json`);

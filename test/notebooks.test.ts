@@ -117,7 +117,7 @@ writeFileSync(experiment, JSON.stringify({
   name: 'nbsmall', seed: 3,
   dataset: { path: join(work, 'data'), synth: { seed: 2, identities: 3, unknown: 1, perIdentity: 6, size: 96 } },
   preprocess: { detector: 'ground-truth', margin: 0, cacheDir: join(work, 'cache') },
-  model: { randomInit: { arch: 'tiny-rn' } },
+  model: { random: true, randomInit: { arch: 'tiny-rn' } },
   training: { epochs: 2, batchSize: 4, lr: 1e-3 },
   evaluation: { bootstrap: 50 },
   output: { resultsDir: join(work, 'results') },

@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 
 export const PYTORCH_SCRIPT = String.raw`
-import json, sys, time, resource
+import json, sys, time, resource, math
 from collections import OrderedDict
 import torch, torch.nn as nn, torch.nn.functional as F
 
@@ -91,6 +91,24 @@ class ResNet(nn.Module):  # clip/model.py ModifiedResNet + AttentionPool2d, RN50
             training=False, need_weights=False)
         return out.squeeze(0)
 
+class ViT(nn.Module):  # clip/model.py VisionTransformer
+    def __init__(self, res, patch, W, L, H, D):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, W, patch, patch, bias=False)
+        self.class_embedding = nn.Parameter(torch.randn(W) * W ** -0.5)
+        self.positional_embedding = nn.Parameter(torch.randn((res // patch) ** 2 + 1, W) * W ** -0.5)
+        self.ln_pre, self.ln_post = nn.LayerNorm(W), nn.LayerNorm(W)
+        self.blocks = nn.ModuleList([Block(W, H, torch.zeros(1, 1)) for _ in range(L)])
+        for b in self.blocks: b.mask = None
+        self.proj = nn.Parameter(torch.randn(W, D) * W ** -0.5)
+    def forward(self, x):
+        x = self.conv1(x).flatten(2).permute(0, 2, 1)
+        x = torch.cat([self.class_embedding.expand(x.shape[0], 1, -1), x], dim=1) + self.positional_embedding
+        x = self.ln_pre(x).permute(1, 0, 2)
+        for b in self.blocks:
+            y = b.ln_1(x); x = x + b.attn(y, y, y, need_weights=False)[0]; x = x + b.mlp(b.ln_2(x))
+        return self.ln_post(x[0]) @ self.proj
+
 def peak_mib(): return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 runs = []
 if cfg['case'] == 'text':
@@ -109,6 +127,36 @@ if cfg['case'] == 'text':
         if s >= cfg['warmup']: runs.append((time.perf_counter() - t0) * 1000)
         print(f"pytorch {len(cfg['tokens'])} ids ({cfg['context']}): step {s + 1} {(time.perf_counter() - t0) * 1000:.0f} ms", file=sys.stderr)
     out = {'rows': int(tokens.numel())}
+elif cfg['case'] == 'pretrain':
+    # the teaching CLIP's step (lib/pretrain/train.ts): both towers, multi-positive CLIP loss,
+    # global-norm clipping, AdamW with open_clip's no-decay group, learnable logit scale
+    v, t = cfg['vision'], cfg['text']
+    vis = ViT(v['image_size'], v['patch_size'], v['width'], v['layers'], v['width'] // v['head_width'], cfg['embed_dim'])
+    txt = Text(W=t['width'], L=t['layers'], H=t['heads'], ctx=t['context_length'], vocab=t['vocab_size'], D=cfg['embed_dim'])
+    logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+    params = list(vis.named_parameters()) + list(txt.named_parameters())
+    nodecay = [p for n, p in params if p.ndim < 2 or 'ln' in n or 'bias' in n] + [logit_scale]
+    decay = [p for n, p in params if not (p.ndim < 2 or 'ln' in n or 'bias' in n)]
+    opt = torch.optim.AdamW([{'params': nodecay, 'weight_decay': 0.}, {'params': decay, 'weight_decay': 0.1}], lr=1e-4, betas=(0.9, 0.98), eps=1e-6)
+    tokens = torch.tensor(cfg['tokens'], dtype=torch.long)
+    tokens = tokens[:, :int(tokens.argmax(dim=-1).max()) + 1]
+    n = tokens.shape[0]
+    x = torch.rand(n, 3, v['image_size'], v['image_size']) * 2 - 1
+    ids = torch.arange(n) // 2
+    pos = (ids[:, None] == ids[None, :]).float()
+    for s in range(cfg['warmup'] + cfg['steps']):
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        logits = logit_scale.exp() * F.normalize(vis(x), dim=-1) @ F.normalize(txt(tokens), dim=-1).t()
+        loss = 0.5 * (-(F.log_softmax(logits, 1) * pos / pos.sum(1, keepdim=True)).sum(1).mean()
+                      - (F.log_softmax(logits.t(), 1) * pos / pos.sum(1, keepdim=True)).sum(1).mean())
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for _, p in params] + [logit_scale], 1.0)
+        opt.step()
+        with torch.no_grad(): logit_scale.clamp_(0, math.log(100))
+        if s >= cfg['warmup']: runs.append((time.perf_counter() - t0) * 1000)
+        print(f"pytorch pretrain step {s + 1}: {(time.perf_counter() - t0) * 1000:.0f} ms, loss {loss.item():.4f}", file=sys.stderr)
+    out = {'photos': n, 'pairsPerSec': round(n * 1000 / sorted(runs)[len(runs) // 2], 1)}
 else:
     model = ResNet().eval()
     x = torch.randn(cfg['batch'], 3, 224, 224)
@@ -141,10 +189,11 @@ export function pytorchUnavailable(): string | undefined {
   return why.join('; ');
 }
 
-/** Run one case in its own python3 process; the last stdout line is its JSON. */
-export function runPytorchCase(input: Record<string, unknown>, log: (s: string) => void): Record<string, unknown> {
+/** Run one case in its own python3 process (`threads` torch threads; default all cores); the last stdout line is its JSON. */
+export function runPytorchCase(input: Record<string, unknown>, log: (s: string) => void, threads?: number): Record<string, unknown> {
   if (!python && pytorchUnavailable()) throw new Error('no python with torch (see pytorchUnavailable)');
-  const r = spawnSync(python!, ['-c', PYTORCH_SCRIPT], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 26 });
+  const env = threads ? { ...process.env, CLIPFACE_TORCH_THREADS: String(threads) } : process.env;
+  const r = spawnSync(python!, ['-c', PYTORCH_SCRIPT], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 26, env });
   for (const line of (r.stderr || '').split('\n').filter(Boolean)) log(line);
   if (r.status !== 0) throw new Error(`pytorch case failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').pop()}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);

@@ -65,17 +65,25 @@ export class VisionTransformer {
     }
   }
 
+  /** conv1 of clip/model.py VisionTransformer (stride = kernel = patch): [N, g², width], as patchify + matmul. */
+  patchEmbedding(pixels: Float32Array, n: number): tf.Tensor3D {
+    const { imageSize: s, patchSize, width } = this.cfg.vision;
+    const P = patchSize!, grid = s / P;
+    const rows = patchify(pixels, n, s, P);
+    return tf.tidy(() => {
+      const w = tf.reshape(this.t.get('conv1.weight')!, [P * P * 3, width]) as T2;
+      return tf.reshape(tf.matMul(tf.tensor2d(rows, [n * grid * grid, P * P * 3]), w), [n, grid * grid, width]);
+    });
+  }
+
   /** encode_image: pixels NCHW float32 (CLIP-normalised) → [N, embed_dim], raw. Differentiable in the variables. */
   encode(pixels: Float32Array, n: number): T2 {
     const { imageSize: s, patchSize, width, layers } = this.cfg.vision;
-    const P = patchSize!;
     const p = (name: string) => this.t.get(name)! as tf.Tensor;
-    const grid = s / P;
+    const grid = s / patchSize!;
     const len = grid * grid + 1;
-    const rows = patchify(pixels, n, s, P);
     return tf.tidy(() => {
-      const w = tf.reshape(p('conv1.weight'), [P * P * 3, width]) as T2;
-      const patches = tf.reshape(tf.matMul(tf.tensor2d(rows, [n * grid * grid, P * P * 3]), w), [n, grid * grid, width]);
+      const patches = this.patchEmbedding(pixels, n);
       // [0; patches] + [cls; 0] + pos: the class token enters by a broadcast add (no Tile kernel on the tape)
       const padded = tf.pad(patches, [[0, 0], [1, 0], [0, 0]]);
       const clsRow = tf.pad(tf.reshape(p('class_embedding'), [1, width]), [[0, len - 1], [0, 0]]);

@@ -42,6 +42,8 @@ export interface ExperimentConfig {
   model: {
     id: string | null; dir: string | null; config: string | null; weights: string | null;
     randomInit: { arch: string; seed: number | null };
+    /** a seeded random-init CLIP (randomInit) on purpose: a pipeline check */
+    random: boolean;
     allowRandom: boolean;
   };
   prompt: { template: string; names?: 'real' | 'neutral' };

@@ -1,7 +1,10 @@
 /**
- * Which CLIP a run uses: a registry id in the cache, a local open_clip folder, explicit
- * config + weights, or, when none is given or found, a seeded random-init CLIP of a named
- * architecture. The random case is loud: `random` is set and every output is stamped.
+ * Which CLIP a run uses: a registry id in the cache, a local open_clip folder, or explicit
+ * config + weights; when none is given, the shipped teaching CLIP (models/teaching-clip/, a small
+ * CLIP pretrained by `clipface pretrain` on synthetic captioned faces), loaded through the same
+ * path as real open_clip weights. `model.random: true` asks for a seeded random-init CLIP of a
+ * named architecture (a pipeline check), which is also the fallback when weights are missing and
+ * `allowRandom` holds. Both stand-ins are loud: every output carries their stamp.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -14,8 +17,10 @@ import { UserError } from '../util/errors.ts';
 import { sha256File } from '../util/hash.ts';
 import type { ExperimentConfig } from './config.ts';
 import { repoRoot } from '../util/paths.ts';
+import { RANDOM_STAMP, TEACHING_STAMP } from '../models/stamp.ts';
 
-export const RANDOM_STAMP = 'random weights: pipeline check, not a result';
+/** The registry id of the shipped teaching CLIP: the offline default. */
+export const TEACHING_CLIP_ID = 'clipface/teaching-clip';
 
 export interface LoadedModel {
   model: ClipModel;
@@ -24,6 +29,8 @@ export interface LoadedModel {
   /** content id of the weights: keys the image-embedding cache */
   weightsId: string;
   random: boolean;
+  /** the line every output carries (random init, or the teaching CLIP); absent for real weights */
+  stamp?: string;
   /** why the random fallback was used */
   fallbackReason?: string;
 }
@@ -43,16 +50,16 @@ export async function loadExperimentModel(cfg: ExperimentConfig, baseDir: string
   let files: { configPath: string; weightsPath: string } | undefined;
   let fallbackReason: string | undefined;
   try {
-    if (m.config || m.weights) {
+    if (m.random) {
+      fallbackReason = 'model.random is true';
+    } else if (m.config || m.weights) {
       if (!m.config || !m.weights) throw new UserError('model.config and model.weights go together');
       files = { configPath: rel(m.config), weightsPath: rel(m.weights) };
       if (!existsSync(files.weightsPath)) throw new UserError(`${files.weightsPath}: weights file not found`);
     } else if (m.dir) {
       files = resolveLocalModel(rel(m.dir));
-    } else if (m.id) {
-      files = resolveLocalModel(m.id);
     } else {
-      fallbackReason = 'no model.id, model.dir or model.weights given';
+      files = resolveLocalModel(m.id ?? TEACHING_CLIP_ID);
     }
   } catch (e) {
     if (!(e instanceof UserError) || !m.allowRandom) throw e;
@@ -60,13 +67,15 @@ export async function loadExperimentModel(cfg: ExperimentConfig, baseDir: string
   }
   if (files) {
     const model = ClipModel.load(files.configPath, files.weightsPath);
-    return { model, description: `${m.id ?? m.dir ?? files.weightsPath}`, weightsId: await sha256File(files.weightsPath), random: false };
+    const teaching = !m.config && !m.weights && !m.dir && (m.id ?? TEACHING_CLIP_ID) === TEACHING_CLIP_ID;
+    const description = teaching ? `${TEACHING_CLIP_ID} (${TEACHING_STAMP})` : `${m.id ?? m.dir ?? files.weightsPath}`;
+    return { model, description, weightsId: await sha256File(files.weightsPath), random: false, ...(teaching ? { stamp: TEACHING_STAMP } : {}) };
   }
-  if (!m.allowRandom) throw new UserError(`no weights (${fallbackReason}) and model.allowRandom is false`);
+  if (!m.allowRandom && !m.random) throw new UserError(`no weights (${fallbackReason}) and model.allowRandom is false`);
   const configPath = archConfigPath(m.randomInit.arch, baseDir);
   const clipCfg = loadClipConfig(configPath);
   const seed = m.randomInit.seed ?? cfg.seed;
   const model = new ClipModel(clipCfg, randomClipStateDict(clipCfg, seed), { config: configPath, weights: `random-init(${m.randomInit.arch}, seed ${seed})` });
   const weightsId = createHash('sha256').update(JSON.stringify({ random: clipCfg, seed, init: RANDOM_INIT_VERSION })).digest('hex');
-  return { model, description: `random-init ${m.randomInit.arch} (seed ${seed}): ${RANDOM_STAMP}`, weightsId, random: true, fallbackReason };
+  return { model, description: `random-init ${m.randomInit.arch} (seed ${seed}): ${RANDOM_STAMP}`, weightsId, random: true, stamp: RANDOM_STAMP, fallbackReason };
 }

@@ -1,4 +1,5 @@
 /** report.md: the run in one page of Markdown (numbers with their intervals, the recipe, the stamp). */
+import { RANDOM_STAMP } from '../models/stamp.ts';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/fs-atomic.ts';
 import type { ExperimentConfig } from './config.ts';
@@ -8,7 +9,8 @@ const pct = (x: number | null | undefined) => (x === null || x === undefined || 
 export function writeReportMd(dir: string, cfg: ExperimentConfig, m: any): void {
   const lines: string[] = [];
   lines.push(`# ${cfg.name}`, '');
-  if (m.stamp) lines.push(`> **${m.stamp.toUpperCase()}.** These numbers check the pipeline; they say nothing about CLIP.`, '');
+  if (m.stamp === RANDOM_STAMP) lines.push(`> **${m.stamp.toUpperCase()}.** These numbers check the pipeline; they say nothing about CLIP.`, '');
+  else if (m.stamp) lines.push(`> **${m.stamp}.** A small CLIP pretrained by this project on its synthetic world (models/teaching-clip/MODEL_CARD.md).`, '');
   if (cfg.description) lines.push(cfg.description, '');
   lines.push('Intended use: research and teaching. OpenAI\'s CLIP model card places face recognition out of scope for deployment.', '');
   lines.push(`- model: ${m.model}`, `- data: ${m.data.root} (train ${m.data.train}, test ${m.data.test}, unknown-person images ${m.data.unknownImages}, deployment frames ${m.data.deploymentFrames}, skipped ${m.data.skipped.length})`);

@@ -9,7 +9,6 @@ import { l2normalize } from '../clip/model.ts';
 import { ClipTokenizer } from '../clip/tokenizer.ts';
 import { cachedImageEmbeddings } from '../experiment/embeddings.ts';
 import { loadExperimentModel, type LoadedModel } from '../experiment/model-source.ts';
-import { RANDOM_STAMP } from '../models/stamp.ts';
 import { progress } from '../runtime/progress.ts';
 import { cacheRoot } from '../experiment/stages.ts';
 import { UserError } from '../util/errors.ts';
@@ -67,6 +66,6 @@ export function textFeatures(s: ClipSetup, tokens: Int32Array[] = s.tokens): Flo
 export function clipResult(s: ClipSetup, r: Pick<MethodResult, 'probs' | 'cosines' | 'log' | 'description' | 'extra'> & { prompts?: string[] | null }): MethodResult {
   return {
     scored: s.scored, ...r, features: { dim: s.dim, data: s.feats }, prompts: r.prompts !== undefined ? r.prompts : s.prompts,
-    ...(s.loaded.random ? { stamp: RANDOM_STAMP } : {}),
+    ...(s.loaded.stamp ? { stamp: s.loaded.stamp } : {}),
   };
 }

@@ -11,7 +11,6 @@ import { scoreImages } from '../experiment/embeddings.ts';
 import { progress, type Progress } from '../runtime/progress.ts';
 import { writeTrainLog } from '../experiment/outputs.ts';
 import { argmax } from '../eval/closed-set.ts';
-import { RANDOM_STAMP } from '../models/stamp.ts';
 import { Interrupted, type Method } from './types.ts';
 import { clipSetup, textFeatures } from './clip-common.ts';
 import { finetuneWithLoss } from './clip-losses.ts';
@@ -64,7 +63,7 @@ export const clipFinetune: Method = {
       const zsAcc = zsTest.filter((i) => argmax(zeroShot.probs[i]!) === classIndex.get(scored[i]!.entry.identity)).length / (zsTest.length || 1);
       return {
         scored, probs: after.probs, cosines: after.cosines, log: result.log, features: { dim, data: feats }, prompts,
-        description: loaded.description, ...(loaded.random ? { stamp: RANDOM_STAMP } : {}),
+        description: loaded.description, ...(loaded.stamp ? { stamp: loaded.stamp } : {}),
         extra: {
           zeroShotTestAccuracy: Number(zsAcc.toFixed(6)), prompt: cfg.prompt.template,
           ...(cfg.prompt.names || cfg.training.loss ? { names: cfg.prompt.names ?? 'real', loss } : {}),

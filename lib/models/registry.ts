@@ -36,7 +36,8 @@ export interface ModelEntry {
   id: string;
   architecture: string;
   family: 'clip' | 'arcface' | 'vggface';
-  source: 'huggingface' | 'user-supplied';
+  /** shipped: committed under models/<name>/ (the teaching CLIP) */
+  source: 'huggingface' | 'user-supplied' | 'shipped';
   format: 'open_clip' | 'onnx';
   files: ModelFile[];
   licence: { name: string; url: string; note?: string };
@@ -119,8 +120,13 @@ export function cacheDir(): string {
   return env ? resolve(env) : join(repoRoot, 'models', 'cache');
 }
 
-/** The cache folder of one model: `timm/resnet50_clip.openai` -> `<cache>/timm--resnet50_clip.openai`. */
+/**
+ * The folder of one model: `timm/resnet50_clip.openai` -> `<cache>/timm--resnet50_clip.openai`;
+ * a shipped model (`clipface/teaching-clip`) lives in the repository, `models/teaching-clip/`.
+ */
 export function modelDir(id: string): string {
+  const entry = listModels().find((m) => m.id === id);
+  if (entry?.source === 'shipped') return join(repoRoot, 'models', id.slice(id.indexOf('/') + 1));
   return join(cacheDir(), id.replaceAll('/', '--'));
 }
 

@@ -69,23 +69,73 @@ export function configHash(cfg: PretrainConfig): string {
 /** open_clip's rule: no weight decay for tensors of rank < 2, LayerNorm gains/biases, biases and the logit scale. */
 const decays = (name: string, v: tf.Variable) => v.rank >= 2 && !/(^|\.)ln_|bias$|logit_scale/.test(name);
 
-export async function pretrainClip(cfg: PretrainConfig, clipCfg: ClipConfig, corpus: Corpus, tok: ClipTokenizer, outDir: string, hooks: PretrainHooks = {}, opts: { resume?: boolean } = {}): Promise<PretrainResult> {
-  const t = cfg.training;
-  if (typeof clipCfg.vision.layers !== 'number') throw new UserError(`model.arch "${cfg.model.arch}": pretraining runs ViT image towers (ModifiedResNet's BatchNorm is inference-only here); use a ViT config such as teaching-vit`);
-  if (clipCfg.vision.imageSize !== corpus.manifest.options.cropSize) throw new UserError(`corpus.cropSize ${corpus.manifest.options.cropSize} differs from the model's image_size ${clipCfg.vision.imageSize}; make them equal`);
-  const say = hooks.say ?? (() => {});
-  const model = new ClipModel(clipCfg, randomClipStateDict(clipCfg, cfg.seed), { weights: `pretrain(${cfg.name})` });
+/** The towers, the learnable logit scale and the optimiser state of one pretraining. */
+export interface Trainer {
+  model: ClipModel;
+  vis: VisionTransformer;
+  logitScale: tf.Variable;
+  vars: Map<string, tf.Variable>;
+  groups: { decay: Map<string, tf.Variable>; plain: Map<string, tf.Variable> };
+  opt: { decay: AdamW; plain: AdamW };
+  training: PretrainConfig['training'];
+}
+
+/** A seeded random-init CLIP ready to train; `vocab` = every token sequence it will see (its rows train). */
+export function createTrainer(clipCfg: ClipConfig, seed: number, vocab: Int32Array[], training: PretrainConfig['training'], name = 'pretrain'): Trainer {
+  if (typeof clipCfg.vision.layers !== 'number') throw new UserError('pretraining runs ViT image towers (ModifiedResNet\'s BatchNorm is inference-only here); use a ViT config such as teaching-vit');
+  const model = new ClipModel(clipCfg, randomClipStateDict(clipCfg, seed), { weights: `pretrain(${name})` });
   const vis = model.visual as VisionTransformer;
-  model.text.beginTraining(captionVocabulary(corpus, tok));
-  const logitScale = tf.variable(tf.scalar(Math.log(1 / 0.07)), true, `pretrain-${cfg.name}-logit_scale`);
+  model.text.beginTraining(vocab);
+  const logitScale = tf.variable(tf.scalar(Math.log(1 / 0.07)), true, `${name}-${++trainers}-logit_scale`);
   const vars = new Map<string, tf.Variable>();
   for (const [n, v] of vis.t) vars.set(`visual.${n}`, v);
   for (const [n, v] of model.text.trainableVariables()) vars.set(`text.${n}`, v);
   vars.set('logit_scale', logitScale);
   const groups = { decay: new Map<string, tf.Variable>(), plain: new Map<string, tf.Variable>() };
   for (const [n, v] of vars) (decays(n, v) ? groups.decay : groups.plain).set(n, v);
+  const t = training;
   const opt = { decay: new AdamW({ beta1: t.betas[0], beta2: t.betas[1], eps: t.eps, weightDecay: t.weightDecay }), plain: new AdamW({ beta1: t.betas[0], beta2: t.betas[1], eps: t.eps, weightDecay: 0 }) };
+  return { model, vis, logitScale, vars, groups, opt, training };
+}
+let trainers = 0;
 
+/**
+ * One step: multi-positive CLIP loss of `pixels` (NCHW, n images) against `tokens` (one caption
+ * each), gradients of both towers and the logit scale, global-norm clipping, AdamW (two groups),
+ * the clamp. Returns NaN loss without updating anything when the loss or a gradient is not finite.
+ */
+export function trainStep(tr: Trainer, pixels: Float32Array, tokens: Int32Array[], positives: Float32Array, lr: number): { loss: number; gradNorm: number } {
+  const t = tr.training, n = tokens.length;
+  const { value, grads } = tf.variableGrads(() => {
+    const img = l2normalize(tr.vis.encode(pixels, n));
+    const txt = l2normalize(tr.model.text.encode(tokens, { cut: true, sharedPrefix: false }));
+    return multiPositiveClipLoss(tf.mul(tf.matMul(img, txt, false, true), tf.exp(tr.logitScale)) as tf.Tensor2D, positives);
+  }, [...tr.vars.values()]);
+  const loss = value.dataSync()[0]!;
+  const byVar = new Map<string, tf.Tensor>();
+  for (const [nm, v] of tr.vars) if (grads[v.name]) byVar.set(nm, grads[v.name]!);
+  const gradNorm = Math.sqrt(tf.tidy(() => tf.addN([...byVar.values()].map((g) => tf.sum(tf.square(g)))).dataSync()[0]!));
+  if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+    tf.dispose([value, ...Object.values(grads)]);
+    return { loss: NaN, gradNorm };
+  }
+  const scale = Math.min(1, t.gradClip / (gradNorm + 1e-6));
+  const clipped = new Map<string, tf.Tensor>();
+  for (const [nm, g] of byVar) clipped.set(nm, scale < 1 ? tf.mul(g, scale) : g);
+  for (const g of ['decay', 'plain'] as const) tr.opt[g].apply(tr.groups[g], clipped, lr);
+  tr.model.text.decayUntouchedRows(1 - lr * t.weightDecay);
+  const maxLs = Math.log(t.logitScaleMax);
+  if (tr.logitScale.dataSync()[0]! > maxLs) tf.tidy(() => tr.logitScale.assign(tf.scalar(maxLs)));
+  tf.dispose([value, ...Object.values(grads), ...(scale < 1 ? clipped.values() : [])]);
+  return { loss, gradNorm };
+}
+
+export async function pretrainClip(cfg: PretrainConfig, clipCfg: ClipConfig, corpus: Corpus, tok: ClipTokenizer, outDir: string, hooks: PretrainHooks = {}, opts: { resume?: boolean } = {}): Promise<PretrainResult> {
+  const t = cfg.training;
+  if (clipCfg.vision.imageSize !== corpus.manifest.options.cropSize) throw new UserError(`corpus.cropSize ${corpus.manifest.options.cropSize} differs from the model's image_size ${clipCfg.vision.imageSize}; make them equal`);
+  const say = hooks.say ?? (() => {});
+  const tr = createTrainer(clipCfg, cfg.seed, captionVocabulary(corpus, tok), t, cfg.name);
+  const { model, logitScale, vars, groups, opt } = tr;
   const spe = stepsPerEpoch(corpus, t.batchPairs);
   if (spe < 1) throw new UserError(`corpus too small for training.batchPairs ${t.batchPairs}: fewer pairs than one batch; lower batchPairs or add identities`);
   const total = spe * t.epochs;
@@ -132,30 +182,12 @@ export async function pretrainClip(cfg: PretrainConfig, clipCfg: ClipConfig, cor
     const t0 = performance.now();
     const b = makeBatch(corpus, tok, epochPlan.batches[step % spe]!, step, { seed: cfg.seed, maxTokens: t.maxTokens, shiftPx: t.shiftPx, mean: pre.mean, std: pre.std, contextLength: clipCfg.text.contextLength });
     const n = b.images.length;
-    const { value, grads } = tf.variableGrads(() => {
-      const img = l2normalize(vis.encode(b.pixels, n));
-      const txt = l2normalize(model.text.encode(b.tokens, { cut: true, sharedPrefix: false }));
-      return multiPositiveClipLoss(tf.mul(tf.matMul(img, txt, false, true), tf.exp(logitScale)) as tf.Tensor2D, b.positives);
-    }, [...vars.values()]);
-    const loss = value.dataSync()[0]!;
-    const byVar = new Map<string, tf.Tensor>();
-    for (const [nm, v] of vars) if (grads[v.name]) byVar.set(nm, grads[v.name]!);
-    const sq = tf.tidy(() => tf.addN([...byVar.values()].map((g) => tf.sum(tf.square(g)))).dataSync()[0]!);
-    const gradNorm = Math.sqrt(sq);
     const lr = learningRate({ kind: 'cosine', lr: t.lr, minLr: t.minLr, warmupSteps: t.warmupSteps }, step, total);
-    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-      tf.dispose([value, ...Object.values(grads)]);
+    const { loss, gradNorm } = trainStep(tr, b.pixels, b.tokens, b.positives, lr);
+    if (!Number.isFinite(loss)) {
       checkpoint();
       throw new UserError(`pretraining diverged at step ${step} (loss ${loss}, gradient norm ${gradNorm}); lower training.lr or raise warmupSteps, then resume or start over`);
     }
-    const scale = Math.min(1, t.gradClip / (gradNorm + 1e-6));
-    const clipped = new Map<string, tf.Tensor>();
-    for (const [nm, g] of byVar) clipped.set(nm, scale < 1 ? tf.mul(g, scale) : g);
-    for (const g of ['decay', 'plain'] as const) opt[g].apply(groups[g], clipped, lr);
-    model.text.decayUntouchedRows(1 - lr * t.weightDecay);
-    const maxLs = Math.log(t.logitScaleMax);
-    if (logitScale.dataSync()[0]! > maxLs) tf.tidy(() => logitScale.assign(tf.scalar(maxLs)));
-    tf.dispose([value, ...Object.values(grads), ...(scale < 1 ? clipped.values() : [])]);
     step++;
     const seconds = (performance.now() - t0) / 1000;
     trainSeconds += seconds;

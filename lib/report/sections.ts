@@ -11,7 +11,7 @@ import { cosineMatrix, similarityCsv, similarityHeatmapFigure } from '../figures
 import { PAPER_TABLE_I, tableOneCsv, tableOneFigure, type TableOneRow } from '../figures/table-one.ts';
 import { trainingCsv, trainingCurveFigure } from '../figures/training.ts';
 import type { Figure } from '../figures/types.ts';
-import { RANDOM_STAMP } from '../models/stamp.ts';
+import { RANDOM_STAMP, TEACHING_STAMP } from '../models/stamp.ts';
 import type { LoadedRun } from './load-run.ts';
 
 export interface ReportFigure { name: string; title: string; figure: Figure; csv: string }
@@ -41,7 +41,7 @@ export function tableOneRow(run: LoadedRun): TableOneRow {
   if (d && d.fn + d.tp > 0) ci.fnr = wilson(d.fn, d.fn + d.tp);
   return {
     // baselines and extra arms name themselves (metrics.method.label); the CLIP arm is named by its model
-    method: `${(m as { method?: { label?: string } }).method?.label ?? model.id ?? model.randomInit?.arch ?? 'CLIP'} (this run${stampText(m.stamp) ? ', random weights' : ''})`,
+    method: `${(m as { method?: { label?: string } }).method?.label ?? model.id ?? model.randomInit?.arch ?? 'CLIP'} (this run${stampText(m.stamp) === RANDOM_STAMP ? ', random weights' : stampText(m.stamp) === TEACHING_STAMP ? ', teaching CLIP' : ''})`,
     trainingAccuracy: m.trainAccuracy ?? cs?.accuracy ?? null,
     deploymentAccuracy: d?.accuracy ?? null, fpr: d?.fpr ?? null, fnr: d?.fnr ?? null, ci,
   };

@@ -60,6 +60,10 @@ async function fetchModel(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UserError('models fetch: give exactly one model id (see "clipface models list")');
   const m = getModel(positionals[0]!);
   const dir = modelDir(m.id);
+  if (m.source === 'shipped') {
+    console.error(`${m.id} ships with this repository in ${dir}; nothing to fetch ("clipface models verify ${m.id}" checks its sha256)`);
+    return 0;
+  }
   if (m.source === 'user-supplied') {
     throw new UserError(`${m.id} is user-supplied (${m.licence.name} licence), not downloadable: put ${m.files.map((f) => f.name).join(', ')} in ${dir}. ${m.howToGet ?? ''}`.trim());
   }

@@ -88,16 +88,17 @@ export const pretrainCommand: Command = {
       const tok = ClipTokenizer.load();
       writeJsonAtomic(join(out, 'config.json'), cfg);
       writeJsonAtomic(join(out, 'env.json'), { ...environment(cfg.seed), backend });
-      const steps = progress('pretrain steps', 1, quiet);
+      let steps: ReturnType<typeof progress> | undefined;
       const w0 = performance.now();
       const r = await pretrainClip(cfg, clipCfg, corpus, tok, out, {
         say, shouldStop: () => stop,
         onStep: (l, total) => {
+          steps ??= progress('pretrain steps', total, quiet);
           steps.update(l.step, `loss ${l.loss.toFixed(3)} scale ${l.logitScale.toFixed(1)} ${l.pairsPerSec.toFixed(0)} pairs/s`);
           if (l.step === 1) say(`${total} steps planned (${cfg.training.epochs} epochs × ${total / cfg.training.epochs}); first step ${l.seconds.toFixed(1)} s → about ${Math.ceil((total * l.seconds) / 60)} min`);
         },
       }, { resume: !!values.resume });
-      steps.stop();
+      steps?.stop();
       writeFileAtomic(join(out, 'train-log.csv'), csv(r.log));
       if (r.status === 'stopped') return 130;
       const modelDir = join(out, 'model');
