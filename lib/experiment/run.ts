@@ -5,6 +5,7 @@
  * results/<date>-<name>-<hash>/.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { constants } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { initTf } from '../runtime/tf.ts';
 import { UserError } from '../util/errors.ts';
@@ -39,7 +40,12 @@ function chooseRunDir(cfg: ExperimentConfig, hash: string, resume: RunOptions['r
   const root = resultsDirOf(cfg);
   if (typeof resume === 'string') {
     if (!existsSync(join(resume, 'config.json'))) throw new UserError(`--resume ${resume}: not a run folder (no config.json)`);
-    const saved = JSON.parse(readFileSync(join(resume, 'config.json'), 'utf8'));
+    let saved: unknown;
+    try {
+      saved = JSON.parse(readFileSync(join(resume, 'config.json'), 'utf8'));
+    } catch (e) {
+      throw new UserError(`--resume ${resume}: its config.json is unreadable (${(e as Error).message.split('\n')[0]}); the run cannot be resumed, start it again without --resume`);
+    }
     if (configHash(saved) !== hash) throw new UserError(`--resume ${resume}: that run used a different config; resume with the same file and --set values`);
     if (statusOf(resume) === 'finished') throw new UserError(`--resume ${resume}: that run already finished`);
     return { dir: resume, resumed: true };
@@ -67,9 +73,16 @@ export async function runExperiment(file: string, opts: RunOptions = {}): Promis
   writeJsonAtomic(join(dir, 'config.json'), cfg);
   setStatus('running');
   say(`${resumed ? 'resuming' : 'results in'} ${dir}`);
-  let stop = false;
-  const onSigint = () => { stop = true; say('Ctrl-C: stopping after this step and saving a checkpoint'); };
-  process.once('SIGINT', onSigint);
+  // Ctrl-C and SIGTERM (a scheduler, `kill`) both stop at the next training step with a checkpoint.
+  // The handlers stay installed: a terminal's Ctrl-C can arrive twice (directly and relayed by the
+  // clipface bin), and a second one must not kill the run halfway through writing its checkpoint.
+  let stop: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!stop) process.stderr.write(`run: ${sig}: stopping after this training step and saving a checkpoint\n`);
+    stop ??= sig;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const backend = await initTf({ quiet: opts.quiet });
     writeJsonAtomic(join(dir, 'env.json'), { ...environment(cfg.seed), backend, configHash: hash, experimentFile: file });
@@ -89,7 +102,7 @@ export async function runExperiment(file: string, opts: RunOptions = {}): Promis
     const skipped = new Map<string, string>();
     const ctx: RunContext = {
       cfg, baseDir, dir, resumed, ds, images, classes, say,
-      shouldStop: (steps) => stop || process.env.CLIPFACE_STOP_AFTER_STEP === String(steps),
+      shouldStop: (steps) => stop !== undefined || process.env.CLIPFACE_STOP_AFTER_STEP === String(steps),
       crops: (size) => {
         if (!bySize.has(size)) {
           bySize.set(size, prepareCrops(cfg, ds, images.map((i) => i.entry), join(dir, bySize.size ? `prepare-${size}` : 'prepare'), size).then((c) => {
@@ -113,9 +126,10 @@ export async function runExperiment(file: string, opts: RunOptions = {}): Promis
     // a run that failed before its first checkpoint leaves nothing worth keeping
     if (!interrupted && !resumed && !hasCheckpoint(join(dir, 'checkpoint'))) rmSync(dir, { recursive: true, force: true });
     else setStatus(interrupted ? 'interrupted' : 'failed', { error: (e as Error).message.split('\n')[0] });
-    if (interrupted) throw new UserError(`interrupted; the checkpoint in ${dir} resumes with: clipface run ${file} --resume ${dir}`, 130);
+    if (interrupted) throw new UserError(`interrupted; the checkpoint in ${dir} resumes with: clipface run ${file} --resume ${dir}`, 128 + constants.signals[stop ?? 'SIGINT']);
     throw e;
   } finally {
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }

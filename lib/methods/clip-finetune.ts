@@ -6,7 +6,7 @@
 import { basename, join } from 'node:path';
 import { finetuneTextTower } from '../train/finetune.ts';
 import { UserError } from '../util/errors.ts';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../experiment/checkpoint.ts';
+import { loadCheckpoint, recoverCheckpoint, saveCheckpoint } from '../experiment/checkpoint.ts';
 import { scoreImages } from '../experiment/embeddings.ts';
 import { progress, type Progress } from '../runtime/progress.ts';
 import { writeTrainLog } from '../experiment/outputs.ts';
@@ -28,7 +28,7 @@ export const clipFinetune: Method = {
       const zeroShot = scoreImages(feats, textFeatures(setup), dim, model.logitScale);
 
       const ckptDir = join(ctx.dir, 'checkpoint');
-      const resume = ctx.resumed && hasCheckpoint(ckptDir) ? loadCheckpoint(ckptDir) : undefined;
+      const resume = ctx.resumed && recoverCheckpoint(ckptDir) ? loadCheckpoint(ckptDir) : undefined;
       let tbar: Progress | undefined;
       let steps = resume?.step ?? 0;
       const meta = { model: loaded.description, run: basename(ctx.dir) };

@@ -114,6 +114,9 @@ export async function finetuneTextTower(
 
   let stopped: string | undefined;
   for (let s = start; s < plan.length; s++) {
+    // a step is one long synchronous computation: without a turn of the event loop between steps,
+    // a SIGINT/SIGTERM handler (which sets what shouldStop reads) would only run after training
+    await new Promise((r) => setImmediate(r));
     if (hooks.shouldStop?.()) { stopped = 'interrupted'; break; }
     const idx = plan[s]!;
     const t0 = performance.now();
