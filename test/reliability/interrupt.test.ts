@@ -23,7 +23,7 @@ writeFileSync(file, JSON.stringify({
   name: 'sig', seed: 3,
   dataset: { path: join(work, 'data'), synth: { seed: 2, identities: 3, unknown: 1, perIdentity: 10, size: 96 } },
   preprocess: { detector: 'none', cacheDir: join(work, 'cache') },
-  model: { randomInit: { arch: 'tiny-rn' } },
+  model: { random: true, randomInit: { arch: 'tiny-rn' } },
   training: { epochs: 12, batchSize: 4, lr: 1e-3, checkpointEvery: 2 }, // 72 steps: a few seconds
   evaluation: { bootstrap: 0 },
   output: { resultsDir: join(work, 'results') },

@@ -24,7 +24,7 @@ function experiment(name: string, mutate: (root: string) => void = () => {}, ext
   writeFileSync(file, JSON.stringify({
     name, seed: 3, dataset: { path: root },
     preprocess: { detector: 'none', cacheDir: join(work, 'cache') },
-    model: { randomInit: { arch: 'tiny-rn' } },
+    model: { random: true, randomInit: { arch: 'tiny-rn' } },
     training: { epochs: 1, batchSize: 8, lr: 1e-3 },
     evaluation: { bootstrap: 0 },
     output: { resultsDir: join(work, `results-${name}`) },
