@@ -170,17 +170,27 @@ const VIEW_WORDS: Record<string, string> = {
 
 const article = (word: string) => (/^[aeiou]/.test(word) ? 'an' : 'a');
 
-/** The identity's clauses (each a full phrase that follows "a man" / "a woman" / "a person"). */
-export function identityClauses(t: IdentityTraits, facts?: ImageFacts): string[] {
-  const hair = t.hairClass === 'bald' ? `with a ${t.hairStyle}` : `with ${t.hairColour} ${t.hairStyle}`;
-  const out = [
-    hair, `with ${t.skin} skin`, `with ${article(t.head)} ${t.head} head`, `with ${article(t.faceWidth)} ${t.faceWidth} face`, `with ${t.eyes} eyes`,
-    `with ${t.eyebrows} eyebrows`, `with a ${t.noseSize} ${t.nose} nose`, `with ${t.ears} ears`,
+/**
+ * The identity's noun phrases (each follows "a man with …"): hair colour and class, hair style,
+ * skin, head, face width, eyes, eyebrows, nose, ears, facial hair, mouth (unless the photo's
+ * expression replaced it). Men without facial hair are "clean-shaven" instead (a predicate).
+ */
+export function identityPhrases(t: IdentityTraits, facts?: ImageFacts): { nouns: string[]; predicates: string[] } {
+  const nouns = [
+    t.hairClass === 'bald' ? 'a bald head' : `${t.hairColour} ${t.hairClass} hair`, t.hairStyle, `${t.skin} skin`,
+    `${article(t.head)} ${t.head} head`, `${article(t.faceWidth)} ${t.faceWidth} face`, `${t.eyes} eyes`, `${t.eyebrows} eyebrows`,
+    `a ${t.noseSize} ${t.nose} nose`, `${t.ears} ears`,
   ];
-  if (t.gender === 'man') out.push(t.facialHair ? `with ${article(t.facialHair)} ${t.facialHair}` : 'clean-shaven');
-  if (t.hairClass !== 'bald') out.push(`with ${t.hairColour} hair`);
-  if (!facts?.mouthChanged) out.push(`with ${article(t.mouth)} ${t.mouth} mouth`);
-  return out;
+  const predicates: string[] = [];
+  if (t.gender === 'man') { if (t.facialHair) nouns.push(`${article(t.facialHair)} ${t.facialHair}`); else predicates.push('clean-shaven'); }
+  if (!facts?.mouthChanged) nouns.push(`${article(t.mouth)} ${t.mouth} mouth`);
+  return { nouns, predicates };
+}
+
+/** Every phrase a caption of this identity can use (the text tower's training vocabulary). */
+export function identityClauses(t: IdentityTraits, facts?: ImageFacts): string[] {
+  const { nouns, predicates } = identityPhrases(t, facts);
+  return [...nouns.map((n) => `with ${n}`), ...predicates];
 }
 
 /** What a caption states about its own photo: another photo of the person matches it only if it agrees. */
@@ -214,17 +224,31 @@ function imageClauses(f: ImageFacts, rng: Rng): [string, CaptionClaims][] {
 }
 
 /**
- * One caption for one photo, and what it claims about that photo. `countTokens` is the BPE
- * tokenizer's count (without SOT/EOT); clauses are dropped from the end until it fits `maxTokens`.
+ * One caption for one photo, and what it claims about that photo: "a man with black short hair,
+ * neat crop fade, light skin, …, wearing glasses". Three in four captions describe the whole
+ * identity (each phrase kept with p 0.9, order shuffled: every caption tells people apart, which is
+ * what the image tower learns from); one in four keeps 1–4 phrases, so that short prompts such as
+ * "a person with black hair" are in distribution. `countTokens` is the BPE count without SOT/EOT;
+ * random identity phrases are dropped until the caption fits `maxTokens`.
  */
-export function caption(t: IdentityTraits, f: ImageFacts, rng: Rng, countTokens: (s: string) => number, maxTokens = 30): { text: string; claims: CaptionClaims } {
+export function caption(t: IdentityTraits, f: ImageFacts, rng: Rng, countTokens: (s: string) => number, maxTokens = 50): { text: string; claims: CaptionClaims } {
   const subject = rng() < 0.2 ? 'a person' : `a ${t.gender}`;
-  const mouthClause = t.mouth && !f.mouthChanged ? `with ${article(t.mouth)} ${t.mouth} mouth` : undefined;
-  const ident: [string, CaptionClaims][] = identityClauses(t, f).filter(() => rng() < 0.7).map((c) => [c, c === mouthClause ? { mouth: true } : {}]);
-  let clauses = shuffled(rng, [...ident, ...imageClauses(f, rng)]);
-  const render = (c: [string, CaptionClaims][]) => (c.length ? `${subject} ${c.map((x) => x[0]).join(', ')}` : subject);
-  while (clauses.length > 1 && countTokens(render(clauses)) > maxTokens) clauses = clauses.slice(0, -1);
-  return { text: render(clauses), claims: Object.assign({}, ...clauses.map((c) => c[1])) as CaptionClaims };
+  const { nouns, predicates } = identityPhrases(t, f);
+  const mouthPhrase = !f.mouthChanged ? `${article(t.mouth)} ${t.mouth} mouth` : undefined;
+  let ident: [string, boolean][] = [...nouns.map((n) => [n, true] as [string, boolean]), ...predicates.map((p) => [p, false] as [string, boolean])];
+  if (rng() < 0.25) ident = shuffled(rng, ident).slice(0, 1 + Math.floor(rng() * 4));
+  else ident = shuffled(rng, ident.filter(() => rng() < 0.9));
+  const extra = shuffled(rng, imageClauses(f, rng));
+  const render = () => {
+    const ns = ident.filter((x) => x[1]).map((x) => x[0]);
+    const ps = [...ident.filter((x) => !x[1]).map((x) => x[0]), ...extra.map((x) => x[0])];
+    const head = ns.length ? `${subject} with ${ns.join(', ')}` : subject;
+    return ps.length ? `${head}${ns.length ? ',' : ''} ${ps.join(', ')}` : head;
+  };
+  while (ident.length > 1 && countTokens(render()) > maxTokens) ident.splice(Math.floor(rng() * ident.length), 1);
+  const claims: CaptionClaims = Object.assign({}, ...extra.map((x) => x[1]));
+  if (mouthPhrase && ident.some((x) => x[0] === mouthPhrase)) claims.mouth = true;
+  return { text: render(), claims };
 }
 
 /**

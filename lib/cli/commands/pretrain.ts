@@ -89,13 +89,15 @@ export const pretrainCommand: Command = {
       writeJsonAtomic(join(out, 'config.json'), cfg);
       writeJsonAtomic(join(out, 'env.json'), { ...environment(cfg.seed), backend });
       let steps: ReturnType<typeof progress> | undefined;
+      const recent: number[] = [];
       const w0 = performance.now();
       const r = await pretrainClip(cfg, clipCfg, corpus, tok, out, {
         say, shouldStop: () => stop,
         onStep: (l, total) => {
           steps ??= progress('pretrain steps', total, quiet);
           steps.update(l.step, `loss ${l.loss.toFixed(3)} scale ${l.logitScale.toFixed(1)} ${l.pairsPerSec.toFixed(0)} pairs/s`);
-          if (l.step === 1) say(`${total} steps planned (${cfg.training.epochs} epochs × ${total / cfg.training.epochs}); first step ${l.seconds.toFixed(1)} s → about ${Math.ceil((total * l.seconds) / 60)} min`);
+          recent.push(l.seconds);
+          if (recent.length === 6) say(`${total} steps planned (${cfg.training.epochs} epochs × ${total / cfg.training.epochs}); steps 2–6 took ${median(recent.slice(1)).toFixed(2)} s each → about ${Math.ceil(((total - l.step) * median(recent.slice(1))) / 60)} min to go, plus an evaluation per epoch`);
         },
       }, { resume: !!values.resume });
       steps?.stop();
