@@ -54,6 +54,14 @@ test('least squares: noisy points give the minimum-residual similarity', () => {
   }
 });
 
+test('templateFor at multiples of 128 follows insightface estimate_norm (size/128 template, x shifted by 8·size/128)', () => {
+  // insightface/python-package/insightface/utils/face_align.py: ratio = size/128, diff_x = 8·ratio
+  templateFor(128, 0).forEach(([x, y], i) => { close(x, ARCFACE_TEMPLATE_112[i][0] + 8, 1e-9); close(y, ARCFACE_TEMPLATE_112[i][1], 1e-9); });
+  templateFor(256, 0).forEach(([x, y], i) => { close(x, ARCFACE_TEMPLATE_112[i][0] * 2 + 16, 1e-9); close(y, ARCFACE_TEMPLATE_112[i][1] * 2, 1e-9); });
+  // 448 is a multiple of both: insightface takes the 112 rule first
+  templateFor(448, 0).forEach(([x], i) => close(x, ARCFACE_TEMPLATE_112[i][0] * 4, 1e-9));
+});
+
 test('templateFor: margin 0 is insightface arcface_dst × size/112; margin scales about the centre', () => {
   assert.deepEqual(templateFor(112, 0), ARCFACE_TEMPLATE_112.map(([x, y]) => [x, y]));
   templateFor(224, 0).forEach(([x, y], i) => { close(x, ARCFACE_TEMPLATE_112[i][0] * 2, 1e-9); close(y, ARCFACE_TEMPLATE_112[i][1] * 2, 1e-9); });

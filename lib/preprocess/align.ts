@@ -39,9 +39,14 @@ export const DEFAULT_CLIP_MARGIN = 0.25;
 export function templateFor(size: number, margin = 0): Point[] {
   if (!(size > 0) || !Number.isFinite(size)) throw new RangeError(`crop size must be a positive number, got ${size}`);
   if (!(margin > -0.5) || !Number.isFinite(margin)) throw new RangeError(`margin must be a number > -0.5, got ${margin}`);
-  const k = size / 112 / (1 + margin);
   const c = size / 2;
-  return ARCFACE_TEMPLATE_112.map(([x, y]) => [(x - 56) * k + c, (y - 56) * k + c] as Point);
+  // insightface face_align.estimate_norm: a multiple of 112 scales arcface_dst by size/112; a
+  // multiple of 128 scales it by size/128 and shifts x by 8·size/128 (the 112 template centred in
+  // a 128 crop). Other sizes (CLIP's 64, 96, …; insightface refuses them) scale the 112 template.
+  const by128 = size % 112 !== 0 && size % 128 === 0;
+  const r = by128 ? size / 128 : size / 112;
+  const base = ARCFACE_TEMPLATE_112.map(([x, y]) => [x * r + (by128 ? 8 * r : 0), y * r] as Point);
+  return base.map(([x, y]) => [(x - c) / (1 + margin) + c, (y - c) / (1 + margin) + c] as Point);
 }
 
 /**
