@@ -22,6 +22,8 @@ export interface PretrainConfig {
   training: {
     epochs: number; batchPairs: number; lr: number; minLr: number; warmupSteps: number; weightDecay: number;
     betas: [number, number]; eps: number; gradClip: number; maxTokens: number; logitScaleMax: number; shiftPx: number; checkpointEvery: number;
+    /** weight of the image–image same-person term (loss.ts photoContrastLoss); 0 = pure CLIP */
+    photoPairWeight: number;
   };
   output: { dir: string };
 }

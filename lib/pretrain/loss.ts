@@ -46,3 +46,22 @@ export function multiPositiveClipLoss(logits: T2, positives: Float32Array): tf.S
     return tf.mul(tf.add(i2t, t2i), 0.5) as tf.Scalar;
   });
 }
+
+/**
+ * The photo term (SLIP-style, arXiv 2112.12750, with two photos of one person as the two "views"):
+ * multi-positive InfoNCE among the batch's normalised image features, each photo against all the
+ * others (itself excluded), positives = the other photos of the same person, at a fixed scale
+ * (SimCLR's τ = 0.1 → 10). It teaches the image tower who is who directly, where captions only
+ * teach it what people look like; `training.photoPairWeight` weighs it (0 = pure CLIP).
+ */
+export function photoContrastLoss(imgN: T2, ids: ArrayLike<number>, scale = 10): tf.Scalar {
+  const n = imgN.shape[0];
+  const mask = sameIdentityMask(ids, ids);
+  for (let i = 0; i < n; i++) mask[i * n + i] = 0;
+  const targets = rowTargets(mask, n, n);
+  return tf.tidy(() => {
+    const eye = tf.mul(tf.eye(n), -1e9);
+    const logits = tf.add(tf.mul(tf.matMul(imgN, imgN, false, true), scale), eye);
+    return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits, 1), tf.tensor2d(targets, [n, n])), 1))) as tf.Scalar;
+  });
+}

@@ -28,7 +28,7 @@ import { cleanStaleCheckpoints, loadCheckpoint, saveCheckpoint, type Tensors } f
 import type { PretrainConfig } from './config.ts';
 import type { Corpus } from './corpus.ts';
 import { evaluateTowers, type TowerEval } from './heldout.ts';
-import { multiPositiveClipLoss } from './loss.ts';
+import { multiPositiveClipLoss, photoContrastLoss } from './loss.ts';
 
 export interface StepLog { step: number; epoch: number; lr: number; loss: number; logitScale: number; gradNorm: number; seconds: number; pairsPerSec: number }
 export interface EpochEval extends TowerEval { epoch: number; step: number }
@@ -104,12 +104,14 @@ let trainers = 0;
  * each), gradients of both towers and the logit scale, global-norm clipping, AdamW (two groups),
  * the clamp. Returns NaN loss without updating anything when the loss or a gradient is not finite.
  */
-export function trainStep(tr: Trainer, pixels: Float32Array, tokens: Int32Array[], positives: Float32Array, lr: number): { loss: number; gradNorm: number } {
+export function trainStep(tr: Trainer, pixels: Float32Array, tokens: Int32Array[], positives: Float32Array, lr: number, ids?: ArrayLike<number>): { loss: number; gradNorm: number } {
   const t = tr.training, n = tokens.length;
   const { value, grads } = tf.variableGrads(() => {
     const img = l2normalize(tr.vis.encode(pixels, n));
     const txt = l2normalize(tr.model.text.encode(tokens, { cut: true, sharedPrefix: false }));
-    return multiPositiveClipLoss(tf.mul(tf.matMul(img, txt, false, true), tf.exp(tr.logitScale)) as tf.Tensor2D, positives);
+    const clip = multiPositiveClipLoss(tf.mul(tf.matMul(img, txt, false, true), tf.exp(tr.logitScale)) as tf.Tensor2D, positives);
+    if (!t.photoPairWeight || !ids) return clip;
+    return tf.add(clip, tf.mul(photoContrastLoss(img, ids), t.photoPairWeight)) as tf.Scalar;
   }, [...tr.vars.values()]);
   const loss = value.dataSync()[0]!;
   const byVar = new Map<string, tf.Tensor>();
@@ -183,7 +185,7 @@ export async function pretrainClip(cfg: PretrainConfig, clipCfg: ClipConfig, cor
     const b = makeBatch(corpus, tok, epochPlan.batches[step % spe]!, step, { seed: cfg.seed, maxTokens: t.maxTokens, shiftPx: t.shiftPx, mean: pre.mean, std: pre.std, contextLength: clipCfg.text.contextLength });
     const n = b.images.length;
     const lr = learningRate({ kind: 'cosine', lr: t.lr, minLr: t.minLr, warmupSteps: t.warmupSteps }, step, total);
-    const { loss, gradNorm } = trainStep(tr, b.pixels, b.tokens, b.positives, lr);
+    const { loss, gradNorm } = trainStep(tr, b.pixels, b.tokens, b.positives, lr, b.ids);
     if (!Number.isFinite(loss)) {
       checkpoint();
       throw new UserError(`pretraining diverged at step ${step} (loss ${loss}, gradient norm ${gradNorm}); lower training.lr or raise warmupSteps, then resume or start over`);
