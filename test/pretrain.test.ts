@@ -1,0 +1,195 @@
+/**
+ * The teaching-CLIP machinery: the image tower's gradient workaround equals autodiff of the conv
+ * on the cpu backend, the multi-positive loss reduces to CLIP's loss, captions name what they
+ * claim, checkpoints are atomic and refuse tampering, and a mini pretraining (seconds, tiny
+ * towers) lowers the loss, resumes exactly and learns an easy attribute zero-shot.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initTf, tf } from '../lib/runtime/tf.ts';
+import { parseClipConfig } from '../lib/clip/config.ts';
+import { randomClipStateDict } from '../lib/clip/random-init.ts';
+import { VisionTransformer, patchify } from '../lib/clip/vit.ts';
+import { ClipTokenizer } from '../lib/clip/tokenizer.ts';
+import { multiPositiveClipLoss, sameIdentityMask } from '../lib/pretrain/loss.ts';
+import { agrees, caption, identityTraits, ATTRIBUTE_PROBES } from '../lib/pretrain/captions.ts';
+import { setFeatures } from '../lib/pretrain/heldout.ts';
+import { attributeAccuracy, probeClassifier } from '../lib/pretrain/evaluate.ts';
+import { generateFaces, lookalikeFace, partIds, DEMO_DISTINCT } from '../lib/data/synth-face.ts';
+import { streamRng } from '../lib/util/rng.ts';
+import { resolvePretrainConfig } from '../lib/pretrain/config.ts';
+import { buildCorpus, loadCorpus } from '../lib/pretrain/corpus.ts';
+import { pretrainClip } from '../lib/pretrain/train.ts';
+import { loadCheckpoint, saveCheckpoint } from '../lib/pretrain/checkpoint.ts';
+import { floatToHalf } from '../lib/clip/safetensors.ts';
+
+await initTf({ quiet: true });
+
+const vitCfg = (size = 32, patch = 8, width = 32) => parseClipConfig({
+  embed_dim: 32, quick_gelu: true,
+  vision_cfg: { image_size: size, layers: 1, width, patch_size: patch, head_width: width },
+  text_cfg: { context_length: 77, vocab_size: 49408, width: 32, heads: 1, layers: 1 },
+});
+
+test('ViT patch embedding (patchify + matmul) equals tf.conv2d in value and gradient on the cpu backend', async () => {
+  const prev = tf.getBackend();
+  await tf.setBackend('cpu');
+  try {
+    const cfg = vitCfg(16, 4, 8);
+    const vit = new VisionTransformer(cfg, randomClipStateDict(cfg, 3));
+    const n = 2, s = 16;
+    const rng = streamRng('vit-grad', 1);
+    const pixels = Float32Array.from({ length: n * 3 * s * s }, () => rng() - 0.5);
+    const r = tf.tensor3d(Float32Array.from({ length: n * 16 * 8 }, () => rng() - 0.5), [n, 16, 8]);
+    const w = vit.t.get('conv1.weight')!;
+    const ours = tf.variableGrads(() => tf.sum(tf.mul(vit.patchEmbedding(pixels, n), r)) as tf.Scalar, [w]);
+    const img = tf.transpose(tf.tensor4d(pixels, [n, 3, s, s]), [0, 2, 3, 1]) as tf.Tensor4D;
+    const ref = tf.variableGrads(() => tf.sum(tf.mul(tf.reshape(tf.conv2d(img, w as tf.Tensor4D, 4, 'valid'), [n, 16, 8]), r)) as tf.Scalar, [w]);
+    assert.ok(Math.abs(ours.value.dataSync()[0]! - ref.value.dataSync()[0]!) < 1e-4);
+    const a = ours.grads[w.name]!.dataSync(), b = ref.grads[w.name]!.dataSync();
+    let maxErr = 0;
+    for (let i = 0; i < a.length; i++) maxErr = Math.max(maxErr, Math.abs(a[i]! - b[i]!));
+    assert.ok(maxErr < 1e-4, `max gradient difference ${maxErr}`);
+    // and the whole tower's gradient exists for every parameter (no missing kernel on the tape)
+    const all = tf.variableGrads(() => tf.sum(vit.encode(pixels, n)) as tf.Scalar, [...vit.t.values()]);
+    for (const v of vit.t.values()) assert.ok(all.grads[v.name], `no gradient for ${v.name}`);
+    vit.dispose();
+  } finally {
+    await tf.setBackend(prev);
+  }
+});
+
+test('patchify orders each patch as (y, x, channel), the NHWC conv order', () => {
+  const px = Float32Array.from({ length: 3 * 4 * 4 }, (_, i) => i); // one 4×4 image, NCHW
+  const rows = patchify(px, 1, 4, 2);
+  // patch (0,0): y0x0 c0..2 = 0,16,32; y0x1 = 1,17,33; y1x0 = 4,20,36; y1x1 = 5,21,37
+  assert.deepEqual([...rows.subarray(0, 12)], [0, 16, 32, 1, 17, 33, 4, 20, 36, 5, 21, 37]);
+});
+
+test('multi-positive CLIP loss: one positive per row and column is exactly CLIP symmetric cross-entropy', () => {
+  const logits = tf.tensor2d([[3, 1, 0], [0.5, 2, 1], [0, 0, 1]]);
+  const ours = multiPositiveClipLoss(logits, sameIdentityMask([0, 1, 2], [0, 1, 2])).dataSync()[0]!;
+  const ce = (rows: number[][]) => rows.reduce((s, r, i) => s - (r[i]! - Math.log(r.reduce((a, x) => a + Math.exp(x), 0))), 0) / rows.length;
+  const l = logits.arraySync();
+  const lt = l[0]!.map((_, j) => l.map((r) => r[j]!));
+  assert.ok(Math.abs(ours - (ce(l) + ce(lt)) / 2) < 1e-5);
+  // two photos of one person: the other photo's caption is a positive (raising its logit lowers
+  // the loss), where CLIP's one-hot target makes it a false negative (raising it raises the loss)
+  const two = tf.tensor2d([[5, 4, 0], [4, 5, 0], [0, 0, 5]]);
+  const slope = (mask: Float32Array) => tf.grad((x: tf.Tensor) => multiPositiveClipLoss(x as tf.Tensor2D, mask))(two).arraySync() as number[][];
+  assert.ok(slope(sameIdentityMask([7, 7, 9], [7, 7, 9]))[0]![1]! < 0);
+  assert.ok(slope(sameIdentityMask([0, 1, 2], [0, 1, 2]))[0]![1]! > 0);
+  assert.throws(() => multiPositiveClipLoss(two, new Float32Array(9)), /no positive/);
+});
+
+test('captions: 50 tokens at most, names never, claims that another photo must agree with', () => {
+  const tok = ClipTokenizer.load();
+  const faces = generateFaces(streamRng('caption-test', 1), 20, { minPartsDiffer: 2, eyeHairUnique: false });
+  const rng = streamRng('caption-test', 2);
+  for (const f of faces) {
+    const traits = identityTraits(f);
+    const facts = { glasses: rng() < 0.5, expression: 'smile', view: 'left', mouthChanged: true };
+    const c = caption(traits, facts, rng, (s) => tok.encode(s).length, 50);
+    assert.ok(tok.encode(c.text).length <= 50, c.text);
+    assert.match(c.text, /^a (man|woman|person)\b/);
+    assert.ok(!/ named /.test(c.text));
+    assert.ok(agrees(facts, c.claims), 'a caption agrees with its own photo');
+    if (c.claims.glasses !== undefined) assert.equal(agrees({ ...facts, glasses: !facts.glasses }, c.claims), false);
+    if (traits.gender === 'woman') assert.ok(!/clean-shaven|beard|goatee/.test(c.text));
+  }
+});
+
+test('lookalikes differ from their base in exactly the changed parts', () => {
+  const [base] = generateFaces(streamRng('twin-test', 1), 1, DEMO_DISTINCT);
+  for (const k of [1, 2, 3]) {
+    const { face, changed } = lookalikeFace(base!, k, streamRng('twin-test', k));
+    const a = partIds(base!.face), b = partIds(face.face);
+    assert.equal(changed.length, k);
+    assert.equal(a.filter((x, i) => x !== b[i]).length, k);
+    assert.equal(face.face.hair.color, base!.face.hair.color);
+  }
+});
+
+test('fp16 writer rounds to nearest even like numpy', () => {
+  assert.equal(floatToHalf(1), 0x3c00);
+  assert.equal(floatToHalf(-2), 0xc000);
+  assert.equal(floatToHalf(65504), 0x7bff);
+  assert.equal(floatToHalf(1e6), 0x7c00);
+  assert.equal(floatToHalf(1 + 2 ** -11), 0x3c00); // tie → even
+  assert.equal(floatToHalf(1 + 3 * 2 ** -11), 0x3c02); // tie → even (up)
+  assert.equal(floatToHalf(2 ** -24), 0x0001); // smallest subnormal
+});
+
+test('checkpoints: a tampered file is refused; a half-swapped one falls back to the old whole one', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cf-ckpt-'));
+  try {
+    const w = new Map([['a', { shape: [2], data: Float32Array.of(1, 2) }]]);
+    saveCheckpoint(dir, w, new Map(), { step: 3, configHash: 'h', untouchedScale: 1, extra: {} });
+    assert.equal(loadCheckpoint(dir)!.state.step, 3);
+    const f = join(dir, 'checkpoint', 'weights.safetensors');
+    const bytes = readFileSync(f);
+    bytes[bytes.length - 1] ^= 0xff;
+    writeFileSync(f, bytes);
+    assert.throws(() => loadCheckpoint(dir), /does not match the sha256/);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+const miniCorpus = async (dir: string) => {
+  const cfg = resolvePretrainConfig({ name: 'mini', corpus: miniCorpusOptions(dir) }, 'mini.json');
+  const { dir: cdir, ...opts } = cfg.corpus;
+  await buildCorpus(cdir, opts);
+  return loadCorpus(cdir);
+};
+const miniCorpusOptions = (dir: string) => ({ dir: join(dir, 'corpus'), identities: 48, perIdentity: 4, heldout: 24, hard: 2, renderSize: 96, cropSize: 32, margin: 0.25, glassesRate: 0.3, hatRate: 0.1 });
+
+test('mini pretraining (seconds): the loss falls and gender is learned zero-shot from a prompt no caption was', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cf-pretrain-'));
+  try {
+    const corpus = await miniCorpus(dir);
+    const cfg = resolvePretrainConfig({
+      name: 'mini', seed: 1, corpus: miniCorpusOptions(dir),
+      training: { epochs: 24, batchPairs: 16, lr: 0.002, warmupSteps: 10, photoPairWeight: 1, checkpointEvery: 1000 },
+    }, 'mini.json');
+    const r = await pretrainClip(cfg, vitCfg(), corpus, ClipTokenizer.load(), join(dir, 'run'));
+    assert.equal(r.status, 'done');
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const first = mean(r.log.slice(0, 5).map((l) => l.loss)), last = mean(r.log.slice(-5).map((l) => l.loss));
+    const ev = r.evals.at(-1)!;
+    assert.ok(last < first - 0.5, `loss ${first.toFixed(3)} → ${last.toFixed(3)}`);
+    // zero-shot from a prompt no caption was ("a man" / "a woman"), on the photos it trained on:
+    // a mini run learns the words of its captions, not yet a world that transfers to new people
+    const m = corpus.manifest, d = r.model.cfg.embedDim;
+    const { feats, images } = setFeatures(r.model, corpus, 'train');
+    const probe = ATTRIBUTE_PROBES.find((p) => p.name === 'gender')!;
+    const truth = images.map((k) => ({ traits: m.identities[m.images[k]!.identity]!.traits, facts: m.images[k]!.facts }));
+    const gender = attributeAccuracy(feats, d, truth, probe, probeClassifier(r.model, ClipTokenizer.load(), probe));
+    assert.ok(gender.accuracy >= 0.8 && gender.accuracy > gender.majority + 0.2, `zero-shot gender ${gender.accuracy} (majority ${gender.majority})`);
+    r.model.dispose();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('mini pretraining: a run stopped after step 3 resumes to the same losses, step for step', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cf-pretrain-'));
+  try {
+    const corpus = await miniCorpus(dir);
+    const cfg = resolvePretrainConfig({ name: 'mini', seed: 2, corpus: miniCorpusOptions(dir), training: { epochs: 1, batchPairs: 16, warmupSteps: 2, photoPairWeight: 1, checkpointEvery: 2 } }, 'mini.json');
+    const tok = ClipTokenizer.load();
+    const full = await pretrainClip(cfg, vitCfg(), corpus, tok, join(dir, 'a'));
+    full.model.dispose();
+    let steps = 0;
+    const part = await pretrainClip(cfg, vitCfg(), corpus, tok, join(dir, 'b'), { shouldStop: () => ++steps >= 3 });
+    assert.equal(part.status, 'stopped');
+    assert.equal(part.steps, 3);
+    part.model.dispose();
+    assert.ok(existsSync(join(dir, 'b', 'checkpoint', 'state.json')));
+    const resumed = await pretrainClip(cfg, vitCfg(), corpus, tok, join(dir, 'b'), {}, { resume: true });
+    assert.equal(resumed.status, 'done');
+    assert.deepEqual(resumed.log.map((l) => l.loss), full.log.map((l) => l.loss));
+    assert.deepEqual(resumed.evals.map((e) => e.heldout.auc), full.evals.map((e) => e.heldout.auc));
+    resumed.model.dispose();
+    await assert.rejects(pretrainClip({ ...cfg, seed: 3 }, vitCfg(), corpus, tok, join(dir, 'b'), {}, { resume: true }), /belongs to another config/);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
