@@ -11,7 +11,7 @@
  * Defaults: models/teaching-clip and experiments/demo.json (its dataset is generated if missing).
  */
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { initTf } from '../lib/runtime/tf.ts';
 import { runExperiment } from '../lib/experiment/run.ts';
 import { loadExperiment } from '../lib/experiment/config.ts';
@@ -39,15 +39,18 @@ const row = (m: Record<string, any>) => ({ closedSet: m.closedSet?.accuracy, dep
 const attrs = report.final.attributes as { name: string; accuracy: number; chance: number; majority: number; n: number; labels: string[] }[];
 const binary = attrs.filter((a) => a.labels.length === 2);
 const bestFace = Math.max(...verif.faces.map((f) => f.auc));
+const rel = (p: string) => relative(repoRoot, p) || '.';
+verif.dataset = rel(verif.dataset);
+verif.clip.model = rel(verif.clip.model);
 const gates = {
-  model: modelDir, weightsSha256: report.weights.sha256, measuredAt: new Date().toISOString(),
+  model: rel(modelDir), weightsSha256: report.weights.sha256, measuredAt: new Date().toISOString(),
   gate1: { attributes: attrs, binaryAtLeast90: binary.every((a) => a.accuracy >= 0.9) },
   gate2: {
     demo: verif, clipAuc: verif.clip.auc, bestFaceDescriptorAuc: bestFace,
     pass: verif.clip.auc >= 0.98 && verif.clip.auc > bestFace,
     nearTwins: { identities: report.corpus.hardIdentities ?? null, all: report.final.hard, twinsOnly: report.final.hard.twinsOnly },
   },
-  gate3: { experiment, zeroShotByName: { run: zsDir, ...row(zs), chance: 1 / (zs.closedSet?.confusion?.labels?.length ?? 10) }, finetune: { run: ftDir, ...row(ft) }, pass: (ft.closedSet?.accuracy ?? 0) >= 0.9 },
+  gate3: { experiment: rel(experiment), zeroShotByName: { run: rel(zsDir), ...row(zs), chance: 1 / (zs.closedSet?.confusion?.labels?.length ?? 10) }, finetune: { run: rel(ftDir), ...row(ft) }, pass: (ft.closedSet?.accuracy ?? 0) >= 0.9 },
   gate4: { trainMinutes: report.trainSeconds / 60, pass: report.trainSeconds <= 3600 },
 };
 writeJsonAtomic(join(modelDir, 'gates.json'), gates);

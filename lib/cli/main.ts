@@ -51,7 +51,7 @@ const FS_FIX: Record<string, string> = {
 
 /** A Node filesystem error as one line naming the path and the fix, or undefined for anything else. */
 export function fsErrorLine(err: unknown): string | undefined {
-  const e = err as NodeJS.ErrnoException;
+  const e = err as NodeJS.ErrnoException & { dest?: string };
   if (!(err instanceof Error) || !e.code || !FS_FIX[e.code] || !(e.path || e.dest)) return undefined;
   return `${e.path ?? e.dest}: ${FS_FIX[e.code]} (${e.code}${e.syscall ? ` in ${e.syscall}` : ''})`;
 }
