@@ -8,15 +8,14 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { loadClipConfig } from '../clip/config.ts';
 import { ClipModel } from '../clip/model.ts';
 import { randomClipStateDict, RANDOM_INIT_VERSION } from '../clip/random-init.ts';
-import { resolveLocalModel } from '../models/registry.ts';
+import { resolveArchConfig, resolveLocalModel } from '../models/registry.ts';
 import { UserError } from '../util/errors.ts';
 import { sha256File } from '../util/hash.ts';
 import type { ExperimentConfig } from './config.ts';
-import { repoRoot } from '../util/paths.ts';
 import { RANDOM_STAMP, TEACHING_STAMP } from '../models/stamp.ts';
 
 /** The registry id of the shipped teaching CLIP: the offline default. */
@@ -35,13 +34,9 @@ export interface LoadedModel {
   fallbackReason?: string;
 }
 
-/** A preset name (models/configs/<arch>.json) or a path to an open_clip model config. */
+/** A preset in models/configs/ or a path to an open_clip model config (models/registry.ts). */
 export function archConfigPath(arch: string, baseDir: string): string {
-  const preset = join(repoRoot, 'models', 'configs', `${arch}.json`);
-  if (existsSync(preset)) return preset;
-  const p = isAbsolute(arch) ? arch : resolve(baseDir, arch);
-  if (existsSync(p)) return p;
-  throw new UserError(`model.randomInit.arch "${arch}": neither a preset (tiny-rn, tiny-vit, RN50, ViT-B-32) nor a config file`);
+  return resolveArchConfig(arch, baseDir, 'model.randomInit.arch');
 }
 
 export async function loadExperimentModel(cfg: ExperimentConfig, baseDir: string): Promise<LoadedModel> {

@@ -5,8 +5,8 @@
  * live in `cacheDir()/<owner>--<name>/`, with a small hash record written by fetch / verify.
  * Nothing here touches the network.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { UserError } from '../util/errors.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
@@ -197,4 +197,18 @@ export function fileState(dir: string, file: ModelFile): FileState {
   if (!r || r.bytes !== st.size || r.mtimeMs !== st.mtimeMs) return 'unchecked';
   if (!file.sha256) return 'unpinned';
   return r.sha256 === file.sha256 ? 'verified' : 'mismatch';
+}
+
+/** Architecture presets: every open_clip model config in models/configs/ (open_clip's list_models()). */
+export function listArchitectures(): string[] {
+  return readdirSync(join(repoRoot, 'models', 'configs')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+}
+
+/** A preset name (models/configs/<arch>.json) or a path (relative to `baseDir`) to an open_clip model config. */
+export function resolveArchConfig(arch: string, baseDir: string, what = 'arch'): string {
+  const preset = join(repoRoot, 'models', 'configs', `${arch}.json`);
+  if (listArchitectures().includes(arch)) return preset;
+  const p = isAbsolute(arch) ? arch : resolve(baseDir, arch);
+  if (existsSync(p)) return p;
+  throw new UserError(`${what} "${arch}": neither a preset (${listArchitectures().join(', ')}) nor a config file`);
 }
