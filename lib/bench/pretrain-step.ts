@@ -14,8 +14,7 @@ import { backendInfo } from '../runtime/tf.ts';
 import { repoRoot } from '../util/paths.ts';
 import { streamRng } from '../util/rng.ts';
 import { join } from 'node:path';
-import { CpuMeter } from './cpu.ts';
-import { median, peakRssMiB, type Measured } from './workloads.ts';
+import { peakRssMiB, timeSteps, type Measured } from './workloads.ts';
 
 export interface PretrainCase { pairs: number; steps: number; warmup: number }
 
@@ -40,20 +39,9 @@ export function runPretrainStep(c: PretrainCase, log: (s: string) => void): Meas
   const rng = streamRng('bench-pretrain-pixels', 0);
   const pixels = Float32Array.from({ length: n * 3 * s * s }, () => 2 * rng() - 1);
   const positives = sameIdentityMask(Array.from({ length: n }, (_, i) => i >> 1), Array.from({ length: n }, (_, i) => i >> 1));
-  const runs: number[] = [];
-  const meter = new CpuMeter();
-  let loss = NaN;
-  for (let k = 0; k < c.warmup + c.steps; k++) {
-    if (k === c.warmup) meter.start();
-    const t0 = performance.now();
-    loss = trainStep(tr, pixels, caps, positives, 1e-4).loss;
-    const ms = performance.now() - t0;
-    if (k >= c.warmup) runs.push(ms);
-    log(`pretrain step ${k + 1}/${c.warmup + c.steps}: ${ms.toFixed(0)} ms${k < c.warmup ? ' (warm-up)' : ''}, loss ${loss.toFixed(4)}`);
-  }
-  const ms = median(runs);
+  const t = timeSteps(c.warmup, c.steps, () => trainStep(tr, pixels, caps, positives, 1e-4).loss, 'pretrain', log);
   return {
-    ms: Math.round(ms), pairsPerSec: Number((n / (ms / 1000)).toFixed(1)), batchPairs: c.pairs, photos: n, peakRssMiB: peakRssMiB(),
-    runs: runs.map(Math.round), foreignCores: meter.foreignCores(), loss, backend: backendInfo()?.name, kernels: backendInfo()?.kernels,
+    ms: Math.round(t.ms), pairsPerSec: Number((n / (t.ms / 1000)).toFixed(1)), batchPairs: c.pairs, photos: n, peakRssMiB: peakRssMiB(),
+    runs: t.runs, foreignCores: t.foreignCores, loss: t.loss, backend: backendInfo()?.name, kernels: backendInfo()?.kernels,
   };
 }

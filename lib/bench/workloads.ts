@@ -69,6 +69,25 @@ export function median(xs: number[]): number {
 }
 export const peakRssMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
+/**
+ * Times `warmup + steps` calls of `step` (each returns its loss): the median of the timed ones,
+ * every run, and how busy other processes kept the cores meanwhile. `label` prefixes each log line.
+ */
+export function timeSteps(warmup: number, steps: number, step: () => number, label: string, log: (s: string) => void): { ms: number; runs: number[]; foreignCores: number | null; loss: number } {
+  const runs: number[] = [];
+  const meter = new CpuMeter();
+  let loss = NaN;
+  for (let s = 0; s < warmup + steps; s++) {
+    if (s === warmup) meter.start();
+    const t0 = performance.now();
+    loss = step();
+    const ms = performance.now() - t0;
+    if (s >= warmup) runs.push(ms);
+    log(`${label}: step ${s + 1}/${warmup + steps} ${ms.toFixed(0)} ms${s < warmup ? ' (warm-up)' : ''}, loss ${loss.toFixed(4)}`);
+  }
+  return { ms: median(runs), runs: runs.map(Math.round), foreignCores: meter.foreignCores(), loss };
+}
+
 export function runTextStep(c: TextStepCase, log: (s: string) => void): Measured {
   const cfg = rn50TextConfig();
   const model = new ClipModel(cfg, randomClipStateDict(cfg, 0));
@@ -79,20 +98,10 @@ export function runTextStep(c: TextStepCase, log: (s: string) => void): Measured
   const img = tf.tidy(() => l2normalize(tf.randomNormal([16, cfg.embedDim], 0, 1, 'float32', 1) as tf.Tensor2D));
   const labels = Int32Array.from({ length: 16 }, (_, i) => (i * 7919) % c.ids);
   const opt = new AdamW({ weightDecay: 1e-3 });
-  const runs: number[] = [];
-  const meter = new CpuMeter();
-  let loss = NaN;
-  for (let s = 0; s < c.warmup + c.steps; s++) {
-    if (s === c.warmup) meter.start();
-    const t0 = performance.now();
-    loss = textTrainStep(model, opt, img, tokens, labels, 1e-5, step).loss;
-    const ms = performance.now() - t0;
-    if (s >= c.warmup) runs.push(ms);
-    log(`${c.ids} ids (${c.context}): step ${s + 1}/${c.warmup + c.steps} ${ms.toFixed(0)} ms${s < c.warmup ? ' (warm-up)' : ''}, loss ${loss.toFixed(4)}`);
-  }
+  const t = timeSteps(c.warmup, c.steps, () => textTrainStep(model, opt, img, tokens, labels, 1e-5, step).loss, `${c.ids} ids (${c.context})`, log);
   return {
-    ms: Math.round(median(runs)), peakRssMiB: peakRssMiB(), runs: runs.map(Math.round), foreignCores: meter.foreignCores(),
-    rows: layout.rows, prefixLen: layout.prefixLen, loss, backend: backendInfo()?.name, kernels: backendInfo()?.kernels,
+    ms: Math.round(t.ms), peakRssMiB: peakRssMiB(), runs: t.runs, foreignCores: t.foreignCores,
+    rows: layout.rows, prefixLen: layout.prefixLen, loss: t.loss, backend: backendInfo()?.name, kernels: backendInfo()?.kernels,
   };
 }
 

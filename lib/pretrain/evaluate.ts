@@ -10,8 +10,7 @@
 import { auc, roc, tarAtFar } from '../eval/open-set.ts';
 import type { ClipModel } from '../clip/model.ts';
 import type { ClipTokenizer } from '../clip/tokenizer.ts';
-import { tf } from '../runtime/tf.ts';
-import { normalizeRows as l2rows } from '../util/rows.ts';
+import { normalizeRows } from '../util/rows.ts';
 import type { AttributeProbe, IdentityTraits, ImageFacts } from './captions.ts';
 
 export interface Verification { pairs: { genuine: number; impostor: number }; auc: number; tar: { far: number; tar: number }[] }
@@ -47,11 +46,11 @@ export function probeClassifier(model: ClipModel, tok: ClipTokenizer, probe: Att
   labels.forEach((label, li) => {
     const prompts = probe.prompts[label]!;
     const t = model.encodeText(tok.tokenize(prompts, model.cfg.text.contextLength).tokens);
-    const rows = l2rows(t.dataSync() as Float32Array, d);
+    const rows = normalizeRows(t.dataSync() as Float32Array, d);
     t.dispose();
     const mean = new Float32Array(d);
     for (let p = 0; p < prompts.length; p++) for (let k = 0; k < d; k++) mean[k]! += rows[p * d + k]!;
-    weights.set(l2rows(mean, d), li * d);
+    weights.set(normalizeRows(mean, d), li * d);
   });
   return { labels, weights };
 }
@@ -76,15 +75,10 @@ export function attributeAccuracy(feats: Float32Array, d: number, truth: { trait
   return { name: probe.name, n, accuracy: n ? right / n : NaN, chance: 1 / clf.labels.length, majority: n ? Math.max(...counts.values()) / n : NaN, labels: clf.labels };
 }
 
-/** Raw image features of NCHW pixels, in batches, without a tape. */
+/** Raw image features of NCHW pixels as a plain array (ClipModel.encodeImage chunks the batch). */
 export function encodeImages(model: ClipModel, pixels: Float32Array, n: number, batch = 128): Float32Array {
-  const per = pixels.length / n, d = model.cfg.embedDim;
-  const out = new Float32Array(n * d);
-  for (let i = 0; i < n; i += batch) {
-    const m = Math.min(batch, n - i);
-    const t = tf.tidy(() => model.visual.encode(pixels.subarray(i * per, (i + m) * per), m));
-    out.set(t.dataSync() as Float32Array, i * d);
-    t.dispose();
-  }
+  const t = model.encodeImage(pixels, n, batch);
+  const out = t.dataSync() as Float32Array;
+  t.dispose();
   return out;
 }
