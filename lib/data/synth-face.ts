@@ -15,7 +15,7 @@
  * `faceToSvgString` mutates its argument (overrides, hat rule), so it always gets a clone.
  */
 import { faceToSvgString, generate, type FaceConfig, type Feature, type Gender, type Race } from 'facesjs';
-import { renderSvgAlpha } from '../runtime/image-synth.ts';
+import { renderSvgAlpha } from '../runtime/image.ts';
 import { UserError } from '../util/errors.ts';
 import { chance, choice, type Rng } from '../util/rng.ts';
 import type { Keypoints5, Point } from './types.ts';

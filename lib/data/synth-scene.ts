@@ -2,12 +2,12 @@
  * Per-image nuisances of the synthetic dataset (SYNTHFACE-NOTES.md §2.2–2.3): view-dependent pose
  * with jitter, expression, glasses/hats, clothing, cluttered background, directional light and
  * vignette (in the SVG), then one JS pass over the raw RGB for gamma, contrast, brightness, colour
- * cast and Gaussian noise; blur and JPEG quality are applied by the encoder (image-synth.ts).
+ * cast and Gaussian noise; blur and JPEG quality are applied by the encoder (runtime/image.ts).
  * Background clutter, noise, blur and JPEG are kept on on purpose: they make the cartoons more
  * photo-like, and detectors find them more often (clean flat renders: ~50 %).
  */
 import { svgsIndex } from 'facesjs';
-import type { RawRgb } from '../runtime/image-synth.ts';
+import type { RawRgb } from '../runtime/image.ts';
 import { chance, choice, randInt, uniform, weighted, type Rng } from '../util/rng.ts';
 import type { Expression, FaceLook, FacePose } from './synth-face.ts';
 import type { View } from './types.ts';

@@ -14,7 +14,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { blurAndEncodeJpeg, renderSvgRgb, synthLibraryVersions } from '../runtime/image-synth.ts';
+import { blurAndEncodeJpeg, renderSvgRgb, synthLibraryVersions } from '../runtime/image.ts';
 import { UserError } from '../util/errors.ts';
 import { MANIFEST, SYNTH_JOURNAL } from './dataset.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.ts';

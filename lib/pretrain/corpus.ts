@@ -23,7 +23,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alignMatrix } from '../preprocess/align.ts';
 import { decodeImageBuffer, warpAffineRgb } from '../runtime/image.ts';
-import { synthLibraryVersions } from '../runtime/image-synth.ts';
+import { synthLibraryVersions } from '../runtime/image.ts';
 import { DEMO_DISTINCT, generateFaces, lookalikeFace, partIds, type SynthFace } from '../data/synth-face.ts';
 import { GENERATOR, renderShot } from '../data/synth.ts';
 import { sampleShot } from '../data/synth-scene.ts';
