@@ -5,15 +5,20 @@
  */
 import { tf } from '../runtime/tf.ts';
 import { isResNet, loadClipConfig, type ClipConfig } from './config.ts';
-import { ModifiedResNet } from './modified-resnet.ts';
+import { ModifiedResNet, type ResNetWeights } from './modified-resnet.ts';
 import { readSafetensors, type StateDict } from './safetensors.ts';
 import { TextTower } from './text.ts';
-import { VisionTransformer } from './vit.ts';
+import { VisionTransformer, type VitWeights } from './vit.ts';
 import { assertStateDictMatches } from './weights.ts';
 import type { T2 } from './nn.ts';
 
+/** The weights of either image tower, told apart by `arch` (for exporters: clip/onnx-export.ts). */
+export type ImageTowerWeights = ResNetWeights | VitWeights;
+
 export interface ImageTower {
   encode(pixels: Float32Array, n: number): T2;
+  /** the tensors `encode` computes with, typed per architecture */
+  weights(): ImageTowerWeights;
   dispose(): void;
 }
 

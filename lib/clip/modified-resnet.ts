@@ -15,13 +15,36 @@ import { attention, linear, transpose2d, type T2 } from './nn.ts';
 import type { StateDict } from './safetensors.ts';
 
 type T4 = tf.Tensor4D;
-interface ConvBn { w: T4; b: tf.Tensor1D }
+
+/** A conv with its BatchNorm folded in: w in tfjs layout [kh, kw, in, out], b the folded BN shift. */
+export interface ConvBn { w: T4; b: tf.Tensor1D }
+
+/** AttentionPool2d's tensors; linear weights in tfjs layout [in, out]. */
+export interface AttnPoolWeights {
+  /** [h·w + 1, C] */
+  pos: tf.Tensor2D;
+  qw: tf.Tensor2D; qb: tf.Tensor1D; kw: tf.Tensor2D; kb: tf.Tensor1D;
+  vw: tf.Tensor2D; vb: tf.Tensor1D; cw: tf.Tensor2D; cb: tf.Tensor1D;
+}
+
+/**
+ * What the tower computes with, for exporters (clip/onnx-export.ts): the live tensors, not copies
+ * (read them; the tower owns and disposes them). BN is folded, including a random-init tower's
+ * calibration, so these are the numbers `encode` uses.
+ */
+export interface ResNetWeights {
+  arch: 'modified-resnet';
+  /** by PyTorch conv name (`conv1`, `layer2.0.downsample.0`, …; see convBnPairs) */
+  convs: ReadonlyMap<string, Readonly<ConvBn>>;
+  attnPool: Readonly<AttnPoolWeights>;
+  heads: number;
+}
 
 const BN_EPS = 1e-5;
 
 export class ModifiedResNet {
   private readonly convs = new Map<string, ConvBn>();
-  private readonly pool: Record<string, tf.Tensor>;
+  private readonly pool: AttnPoolWeights;
   private readonly heads: number;
 
   constructor(readonly cfg: ClipConfig, sd: StateDict, prefix = 'visual.') {
@@ -30,9 +53,10 @@ export class ModifiedResNet {
     for (const [conv, bn] of convBnPairs(cfg)) this.convs.set(conv, foldConvBn(sd, prefix + conv, prefix + bn));
     const get = (n: string) => sd.get(prefix + 'attnpool.' + n)!;
     const lin = (n: string) => { const t = get(n); return tf.keep(tf.tensor2d(transpose2d(t.data!, t.shape[0]!, t.shape[1]!), [t.shape[1]!, t.shape[0]!])); };
-    const vec = (n: string) => tf.keep(tf.tensor(get(n).data!, get(n).shape));
+    const vec = (n: string) => tf.keep(tf.tensor1d(get(n).data!));
+    const pos = get('positional_embedding');
     this.pool = {
-      pos: vec('positional_embedding'),
+      pos: tf.keep(tf.tensor2d(pos.data!, pos.shape as [number, number])),
       qw: lin('q_proj.weight'), qb: vec('q_proj.bias'), kw: lin('k_proj.weight'), kb: vec('k_proj.bias'),
       vw: lin('v_proj.weight'), vb: vec('v_proj.bias'), cw: lin('c_proj.weight'), cb: vec('c_proj.bias'),
     };
@@ -89,12 +113,12 @@ export class ModifiedResNet {
     const [n, h, w, c] = x.shape;
     const p = this.pool;
     const seq = tf.reshape(x, [n, h * w, c]);
-    const tokens = tf.add(tf.concat([tf.mean(seq, 1, true), seq], 1), p.pos!); // [N, HW+1, C]
+    const tokens = tf.add(tf.concat([tf.mean(seq, 1, true), seq], 1), p.pos); // [N, HW+1, C]
     const flat = tf.reshape(tokens, [n * (h * w + 1), c]) as T2;
-    const q = linear(tf.reshape(tf.slice(tokens, [0, 0, 0], [n, 1, c]), [n, c]) as T2, p.qw!, p.qb!);
-    const k = linear(flat, p.kw!, p.kb!);
-    const v = linear(flat, p.vw!, p.vb!);
-    return linear(attention(q, k, v, n, 1, h * w + 1, this.heads), p.cw!, p.cb!);
+    const q = linear(tf.reshape(tf.slice(tokens, [0, 0, 0], [n, 1, c]), [n, c]) as T2, p.qw, p.qb);
+    const k = linear(flat, p.kw, p.kb);
+    const v = linear(flat, p.vw, p.vb);
+    return linear(attention(q, k, v, n, 1, h * w + 1, this.heads), p.cw, p.cb);
   }
 
   /** encode_image: pixels NCHW float32 (CLIP-normalised) → [N, embed_dim], raw. */
@@ -109,6 +133,11 @@ export class ModifiedResNet {
       for (const { prefix, stride, downsample } of blocks(this.cfg)) x = this.bottleneck(prefix, x, stride, downsample);
       return this.attnPool(x);
     });
+  }
+
+  /** The folded weights `encode` computes with (see ResNetWeights). */
+  weights(): ResNetWeights {
+    return { arch: 'modified-resnet', convs: this.convs, attnPool: this.pool, heads: this.heads };
   }
 
   dispose(): void {

@@ -6,15 +6,20 @@
  * `pixels` [N, 3, S, S] (CLIP-normalised) → `features` [N, embed_dim], raw.
  */
 import type { ClipConfig } from './config.ts';
-import { isResNet } from './config.ts';
 import type { ImageTower } from './model.ts';
+import type { ResNetWeights } from './modified-resnet.ts';
+import type { VitWeights } from './vit.ts';
 import { OnnxGraph } from '../runtime/onnx-build.ts';
 import type { tf } from '../runtime/tf.ts';
 
 type Tensor = tf.Tensor;
-/** what the towers hold (private fields, read for export only) */
-interface ResNetWeights { convs: Map<string, { w: Tensor; b: Tensor }>; pool: Record<string, Tensor>; heads: number }
-interface VitWeights { t: Map<string, Tensor>; heads: number }
+
+/** `map.get(name)`, or an error naming the tensor the graph needs and the tower lacks. */
+function need<V>(map: ReadonlyMap<string, V>, name: string): V {
+  const v = map.get(name);
+  if (v === undefined) throw new Error(`onnx-export: the tower has no ${name}; its config and weights disagree`);
+  return v;
+}
 
 const data = (t: Tensor) => t.dataSync() as Float32Array;
 
@@ -73,7 +78,7 @@ class Builder extends OnnxGraph {
 function resnetGraph(cfg: ClipConfig, w: ResNetWeights): Uint8Array {
   const g = new Builder('clip-modified-resnet');
   const conv = (x: string, name: string, stride = 1) => {
-    const { w: k, b } = w.convs.get(name)!;
+    const { w: k, b } = need(w.convs, name);
     return g.conv(x, k, b, stride, k.shape[0] === 3 ? 1 : 0);
   };
   const relu = (x: string) => g.op('Relu', [x]);
@@ -99,10 +104,11 @@ function resnetGraph(cfg: ClipConfig, w: ResNetWeights): Uint8Array {
   // AttentionPool2d: [N, C, h, w] → tokens [N, 1 + hw, C]; the mean token queries all of them
   const c = cfg.vision.width * 32;
   const seq = g.op('Transpose', [g.reshape(x, [0, c, -1])], { perm: [0, 2, 1] });
-  const tokens = g.op('Add', [g.op('Concat', [g.op('ReduceMean', [seq], { axes: [1], keepdims: 1 }), seq], { axis: 1 }), g.f32(data(w.pool.pos!), w.pool.pos!.shape, 'pos')]);
+  const pool = w.attnPool;
+  const tokens = g.op('Add', [g.op('Concat', [g.op('ReduceMean', [seq], { axes: [1], keepdims: 1 }), seq], { axis: 1 }), g.f32(data(pool.pos), pool.pos.shape, 'pos')]);
   const first = g.op('Slice', [tokens, g.i64([0]), g.i64([1]), g.i64([1])]);
-  const q = g.linear(first, w.pool.qw!, w.pool.qb!), k = g.linear(tokens, w.pool.kw!, w.pool.kb!), v = g.linear(tokens, w.pool.vw!, w.pool.vb!);
-  const out = g.linear(g.reshape(g.attention(q, k, v, w.heads, c), [0, c]), w.pool.cw!, w.pool.cb!);
+  const q = g.linear(first, pool.qw, pool.qb), k = g.linear(tokens, pool.kw, pool.kb), v = g.linear(tokens, pool.vw, pool.vb);
+  const out = g.linear(g.reshape(g.attention(q, k, v, w.heads, c), [0, c]), pool.cw, pool.cb);
   g.op('Identity', [out], {}, { output: 'features' });
   g.output('features', ['batch', cfg.embedDim]);
   return g.encode();
@@ -110,7 +116,7 @@ function resnetGraph(cfg: ClipConfig, w: ResNetWeights): Uint8Array {
 
 function vitGraph(cfg: ClipConfig, w: VitWeights): Uint8Array {
   const g = new Builder('clip-vit');
-  const p = (n: string) => w.t.get(n)!;
+  const p = (n: string) => need(w.params, n);
   const { imageSize: s, patchSize, width } = cfg.vision;
   const x0 = g.input('pixels', ['batch', 3, s, s]);
   const patches = g.op('Transpose', [g.reshape(g.conv(x0, p('conv1.weight'), undefined, patchSize!, 0), [0, width, -1])], { perm: [0, 2, 1] });
@@ -140,5 +146,6 @@ function vitGraph(cfg: ClipConfig, w: VitWeights): Uint8Array {
 
 /** The serialised ONNX model of `tower` (a ModifiedResNet or VisionTransformer of `cfg`). */
 export function exportImageTower(cfg: ClipConfig, tower: ImageTower): Uint8Array {
-  return isResNet(cfg) ? resnetGraph(cfg, tower as unknown as ResNetWeights) : vitGraph(cfg, tower as unknown as VitWeights);
+  const w = tower.weights();
+  return w.arch === 'modified-resnet' ? resnetGraph(cfg, w) : vitGraph(cfg, w);
 }

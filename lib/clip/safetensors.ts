@@ -19,6 +19,9 @@ export interface StoredTensor {
 
 export type StateDict = Map<string, StoredTensor>;
 
+/** Float32 tensors on the host in PyTorch names and layout: what the towers' stateDict() export and writeSafetensors writes. */
+export type HostStateDict = Map<string, { shape: number[]; data: Float32Array }>;
+
 const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, U8: 1, BOOL: 1 };
 
 /** IEEE half → float, exact (subnormals included). */
@@ -192,7 +195,7 @@ export function floatToHalf(x: number): number {
  * Write tensors as .safetensors, atomically (temp file + rename): F32 (default, exact) or F16
  * (half the size; each value rounded to nearest even, as torch's .half()).
  */
-export function writeSafetensors(path: string, tensors: Map<string, { shape: number[]; data: Float32Array }>, metadata: Record<string, string> = {}, dtype: 'F32' | 'F16' = 'F32'): void {
+export function writeSafetensors(path: string, tensors: HostStateDict, metadata: Record<string, string> = {}, dtype: 'F32' | 'F16' = 'F32'): void {
   const names = [...tensors.keys()].sort();
   const header: Record<string, unknown> = { __metadata__: metadata };
   const width = dtype === 'F16' ? 2 : 4;

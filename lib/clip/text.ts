@@ -18,7 +18,7 @@ import type { ClipConfig } from './config.ts';
 import { blockShapes, causalMask, layerNorm, isLinearWeight, transpose2d, type T2 } from './nn.ts';
 import { planTextLayout, type LayoutOptions } from './text-layout.ts';
 import { transformerAtEot } from './text-forward.ts';
-import type { StateDict } from './safetensors.ts';
+import type { HostStateDict, StateDict } from './safetensors.ts';
 
 /**
  * `table[idx]` with a gradient that scatter-adds into a dense [rows, W] tensor on the JS side:
@@ -181,9 +181,9 @@ export class TextTower {
   }
 
   /** The tower's tensors in PyTorch names and layout (for checkpoints and parity checks). */
-  stateDict(): Map<string, { shape: number[]; data: Float32Array }> {
+  stateDict(): HostStateDict {
     if (this.rows) throw new Error('call endTraining() before reading the state dict');
-    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    const out: HostStateDict = new Map();
     out.set('token_embedding.weight', { shape: this.tokenTable.shape, data: this.tokenTable.dataSync() as Float32Array });
     for (const [name, t] of this.vars) {
       const data = t.dataSync() as Float32Array;
@@ -194,7 +194,7 @@ export class TextTower {
   }
 
   /** Replace parameters from a state dict in PyTorch layout (a finetuned checkpoint). */
-  loadStateDict(sd: Map<string, { shape: number[]; data: Float32Array }>): void {
+  loadStateDict(sd: HostStateDict): void {
     this.endTraining();
     for (const [name, st] of sd) {
       if (name === 'token_embedding.weight') {

@@ -16,9 +16,21 @@
 import { tf } from '../runtime/tf.ts';
 import type { ClipConfig } from './config.ts';
 import { blockShapes, isLinearWeight, layerNorm, residualAttentionBlock, transpose2d, type T2 } from './nn.ts';
-import type { StateDict } from './safetensors.ts';
+import type { HostStateDict, StateDict } from './safetensors.ts';
 
 let towerCount = 0;
+
+/**
+ * What the tower computes with, for exporters (clip/onnx-export.ts): the live variables, not copies
+ * (read them; the tower owns them). tfjs layout, unlike stateDict(): linear weights [in, out],
+ * conv1 [P, P, 3, width].
+ */
+export interface VitWeights {
+  arch: 'vit';
+  /** by PyTorch name without the `visual.` prefix (vitParamShapes) */
+  params: ReadonlyMap<string, tf.Tensor>;
+  heads: number;
+}
 
 /** NCHW pixels → [N·g·g, P·P·3] rows, each patch flattened in (y, x, channel) order (NHWC conv order). */
 export function patchify(pixels: Float32Array, n: number, size: number, patch: number): Float32Array {
@@ -95,9 +107,14 @@ export class VisionTransformer {
     });
   }
 
+  /** The parameters `encode` computes with, in tfjs layout (see VitWeights). */
+  weights(): VitWeights {
+    return { arch: 'vit', params: this.t, heads: this.heads };
+  }
+
   /** The tower's tensors in PyTorch names and layout, without the `visual.` prefix. */
-  stateDict(): Map<string, { shape: number[]; data: Float32Array }> {
-    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  stateDict(): HostStateDict {
+    const out: HostStateDict = new Map();
     for (const [name, v] of this.t) {
       const data = v.dataSync() as Float32Array;
       if (name === 'conv1.weight') {
