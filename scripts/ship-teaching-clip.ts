@@ -54,7 +54,7 @@ const entry = {
   },
   embedDim: cfg.model_cfg.embed_dim,
   paper: { title: 'Learning Transferable Visual Models From Natural Language Supervision', authors: 'Radford, Kim, Hallacy, Ramesh, Goh, Agarwal, Sastry, Askell, Mishkin, Clark, Krueger, Sutskever', year: 2021, venue: 'ICML', url: 'https://arxiv.org/abs/2103.00020' },
-  note: 'the offline default of every experiment that names no model (lib/experiment/model-source.ts); retrain with clipface pretrain experiments/teaching-clip.pretrain.json',
+  note: 'the offline default of every experiment that names no model (lib/services/model-source.ts); retrain with clipface pretrain experiments/teaching-clip.pretrain.json',
 };
 const i = registry.models.findIndex((m) => m.id === entry.id);
 if (i >= 0) registry.models[i] = entry; else registry.models.push(entry);

@@ -16,7 +16,7 @@ import { initTf } from '../lib/runtime/tf.ts';
 import { runExperiment } from '../lib/experiment/run.ts';
 import { loadExperiment } from '../lib/experiment/config.ts';
 import { demoVerification } from '../lib/experiment/teaching-gates.ts';
-import { loadOrSynth, datasetPath } from '../lib/experiment/stages.ts';
+import { loadOrSynth, datasetPath } from '../lib/services/stages.ts';
 import { writeJsonAtomic } from '../lib/util/fs-atomic.ts';
 import { repoRoot } from '../lib/util/paths.ts';
 

@@ -13,7 +13,7 @@ import { ClipModel } from '../lib/clip/model.ts';
 import { ClipTokenizer } from '../lib/clip/tokenizer.ts';
 import { referenceInputs } from '../lib/pretrain/reference.ts';
 import { sha256FileSync } from '../lib/util/hash.ts';
-import { TEACHING_CLIP_ID } from '../lib/experiment/model-source.ts';
+import { TEACHING_CLIP_ID } from '../lib/services/model-source.ts';
 
 await initTf({ quiet: true });
 

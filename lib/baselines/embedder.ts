@@ -5,13 +5,13 @@
  * user supplies through the model registry (insightface ArcFace, VGG-Face), preprocessing read from
  * its registry entry.
  *
- * Descriptors are cached like CLIP's (lib/experiment/embeddings.ts): one float32 file per crop,
+ * Descriptors are cached like CLIP's (lib/services/embeddings.ts): one float32 file per crop,
  * keyed by (embedder id, crop sha256), so (o)/(c) set-ups, thresholds and grids never re-embed.
  */
 import { createHash } from 'node:crypto';
 import { isAbsolute, join, resolve } from 'node:path';
 import { decodeImage } from '../runtime/image.ts';
-import { cachedRows } from '../experiment/embeddings.ts';
+import { cachedRows } from '../services/embeddings.ts';
 import { UserError } from '../util/errors.ts';
 import type { FaceEmbedder } from './embedder-types.ts';
 

@@ -7,15 +7,11 @@ import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.ts';
 import { writeReportHtml } from '../report/report-html.ts';
 import type { MethodResult, RunContext } from '../methods/types.ts';
-import type { StepLog } from '../train/finetune.ts';
+import { writeTrainLog } from '../services/train-log.ts';
 import { configHash } from './config.ts';
-import { toCsv } from './csv.ts';
+import { toCsv } from '../util/csv.ts';
 import { evaluate, splitAccuracy, type ScoredImage } from './evaluate.ts';
 import { writeReportMd } from './report-md.ts';
-
-export function writeTrainLog(dir: string, log: StepLog[]): void {
-  writeFileAtomic(join(dir, 'train-log.csv'), toCsv(['step', 'epoch', 'lr', 'loss', 'batch_accuracy', 'ms'], log.map((l) => [l.step, l.epoch, l.lr, l.loss, l.batchAccuracy, Math.round(l.ms)])));
-}
 
 export function writeOutputs(ctx: RunContext, method: string, r: MethodResult, skipped: Map<string, string>) {
   const { cfg, dir, classes } = ctx;

@@ -11,11 +11,11 @@ import { initTf } from '../runtime/tf.ts';
 import { UserError } from '../util/errors.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
 import { getMethod } from '../methods/index.ts';
-import { Interrupted, type RunContext, type RunImage } from '../methods/types.ts';
+import { Interrupted, type RunContext } from '../methods/types.ts';
 import { configHash, loadExperiment, repoRoot, type ExperimentConfig } from './config.ts';
 import { environment } from './env.ts';
-import { hasCheckpoint } from './checkpoint.ts';
-import { checkProblems, loadOrSynth, prepareCrops, splitFor, type Crops } from './stages.ts';
+import { hasCheckpoint } from '../services/checkpoint.ts';
+import { checkProblems, loadOrSynth, prepareCrops, runImages, splitFor, type Crops } from '../services/stages.ts';
 import { writeOutputs } from './outputs.ts';
 
 export interface RunOptions {
@@ -89,12 +89,7 @@ export async function runExperiment(file: string, opts: RunOptions = {}): Promis
     const ds = await loadOrSynth(cfg, baseDir, say);
     checkProblems(cfg, ds, say);
     const split = splitFor(cfg, ds);
-    const images: RunImage[] = [
-      ...split.train.map((entry) => ({ entry, kind: 'train' as const })),
-      ...split.test.map((entry) => ({ entry, kind: 'test' as const })),
-      ...split.unknown.map((entry) => ({ entry, kind: 'probe' as const })),
-      ...split.deployment.map((entry) => ({ entry, kind: 'deployment' as const })),
-    ];
+    const images = runImages(split);
     const trainIds = new Set(split.train.map((e) => e.identity));
     const classes = ds.manifest.identities.filter((p) => p.role === 'known' && trainIds.has(p.id));
     if (classes.length < 2) throw new UserError(`${ds.root}: fewer than 2 enrolled identities with training images`);

@@ -23,7 +23,7 @@ import { finetuneTextTower } from '../train/finetune.ts';
 import { initTf, backendInfo } from '../runtime/tf.ts';
 import { mulberry32 } from '../eval/stats.ts';
 import { repoRoot } from '../util/paths.ts';
-import { archConfigPath } from './model-source.ts';
+import { archConfigPath } from '../services/model-source.ts';
 
 export const SCALING_TEMPLATE = 'This is the image of a person named {name}';
 

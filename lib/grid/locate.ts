@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { configHash } from '../experiment/config.ts';
 import { repoRoot } from '../util/paths.ts';
-import { hasCheckpoint } from '../experiment/checkpoint.ts';
+import { hasCheckpoint } from '../services/checkpoint.ts';
 import { runConfig, runResultsDir, type Grid, type GridRun } from './spec.ts';
 
 export type RunState =

@@ -13,7 +13,7 @@ import type { Figure } from '../figures/types.ts';
 import { standaloneFigureHtml } from '../report/assets.ts';
 import { loadRun } from '../report/load-run.ts';
 import { tableOneRow } from '../report/sections.ts';
-import { toCsv } from '../experiment/csv.ts';
+import { toCsv } from '../util/csv.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.ts';
 import { aggregate, markdown, type Cell, type Row } from './frame.ts';
 import { locateRun, readJson } from './locate.ts';

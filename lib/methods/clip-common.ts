@@ -7,10 +7,10 @@
 import { tf } from '../runtime/tf.ts';
 import { l2normalize } from '../clip/model.ts';
 import { ClipTokenizer } from '../clip/tokenizer.ts';
-import { cachedImageEmbeddings } from '../experiment/embeddings.ts';
-import { loadExperimentModel, type LoadedModel } from '../experiment/model-source.ts';
+import { cachedImageEmbeddings } from '../services/embeddings.ts';
+import { loadExperimentModel, type LoadedModel } from '../services/model-source.ts';
 import { progress } from '../runtime/progress.ts';
-import { cacheRoot } from '../experiment/stages.ts';
+import { cacheRoot } from '../services/stages.ts';
 import { UserError } from '../util/errors.ts';
 import { normalizeRows, pickRows } from '../util/rows.ts';
 import { classPrompts } from './options.ts';

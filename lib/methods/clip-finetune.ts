@@ -6,10 +6,10 @@
 import { basename, join } from 'node:path';
 import { finetuneTextTower } from '../train/finetune.ts';
 import { UserError } from '../util/errors.ts';
-import { loadCheckpoint, recoverCheckpoint, saveCheckpoint } from '../experiment/checkpoint.ts';
-import { scoreImages } from '../experiment/embeddings.ts';
+import { loadCheckpoint, recoverCheckpoint, saveCheckpoint } from '../services/checkpoint.ts';
+import { scoreImages } from '../services/embeddings.ts';
 import { progress, type Progress } from '../runtime/progress.ts';
-import { writeTrainLog } from '../experiment/outputs.ts';
+import { writeTrainLog } from '../services/train-log.ts';
 import { argmax } from '../eval/closed-set.ts';
 import { Interrupted, type Method } from './types.ts';
 import { clipSetup, textFeatures } from './clip-common.ts';

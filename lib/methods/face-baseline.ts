@@ -13,7 +13,7 @@ import { cachedFaceEmbeddings, createEmbedder, type FaceEmbedder } from '../base
 import { calibrateThreshold, enrol, scoreGallery, similarityToConfidence, type Calibration, type SimilarityMetric } from '../baselines/gallery.ts';
 import { headCosines, headLogits, softmaxRows, trainSoftmaxHead } from '../baselines/softmax-head.ts';
 import { progress } from '../runtime/progress.ts';
-import { cacheRoot } from '../experiment/stages.ts';
+import { cacheRoot } from '../services/stages.ts';
 import { UserError } from '../util/errors.ts';
 import { normalizeRows, pickRows } from '../util/rows.ts';
 import { methodOptions, type MethodOptions } from './options.ts';

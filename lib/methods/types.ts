@@ -3,13 +3,12 @@
  * arm is `clip-text-finetune`; baselines and ablation arms are further methods, so every arm
  * shares one data pipeline, one evaluation and one results layout.
  */
-import type { Dataset, ImageEntry, Identity } from '../data/types.ts';
+import type { Dataset, Identity } from '../data/types.ts';
 import type { ExperimentConfig } from '../experiment/config.ts';
-import type { Crops } from '../experiment/stages.ts';
-import type { ScoredImage } from '../experiment/evaluate.ts';
+import type { Crops, RunImage } from '../services/stages.ts';
 import type { StepLog } from '../train/finetune.ts';
 
-export interface RunImage { entry: ImageEntry; kind: ScoredImage['kind'] }
+export type { RunImage } from '../services/stages.ts';
 
 export interface RunContext {
   cfg: ExperimentConfig;

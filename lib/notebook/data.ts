@@ -10,7 +10,7 @@ import { VIEWS, type Dataset, type ImageEntry } from '../data/types.ts';
 import type { Split } from '../data/split.ts';
 import { loadExperiment, type ExperimentConfig } from '../experiment/config.ts';
 import { repoRoot } from '../util/paths.ts';
-import { loadOrSynth, splitFor } from '../experiment/stages.ts';
+import { loadOrSynth, splitFor } from '../services/stages.ts';
 import { createDetector, pickFace } from '../preprocess/detector.ts';
 import { prepareDataset, type PrepareReport } from '../preprocess/prepare.ts';
 import type { DetectionEval } from '../preprocess/evaluate-detection.ts';

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { recoverCheckpoint, saveCheckpoint } from '../../lib/experiment/checkpoint.ts';
+import { recoverCheckpoint, saveCheckpoint } from '../../lib/services/checkpoint.ts';
 import { mulberry32 } from '../../lib/util/rng.ts';
 import { UserError } from '../../lib/util/errors.ts';
 import { repoRoot } from '../helpers/golden.ts';

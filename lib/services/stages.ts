@@ -1,7 +1,8 @@
 /**
- * The data-side stages of a run: the dataset (generated when the config says so), its split, and
- * aligned face crops for every image that will be scored. Images that fail are skipped with a
- * reason, never silently dropped, and never stop the run.
+ * The data-side stages of a run: the dataset (generated when the config says so), its split, the
+ * images to score, and aligned face crops for each of them (methods ask for crops at their input
+ * size through RunContext.crops). Images that fail are skipped with a reason, never silently
+ * dropped, and never stop the run.
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -13,7 +14,7 @@ import { createDetector } from '../preprocess/detector.ts';
 import { prepareDataset, type PrepareItem, type PrepareReport } from '../preprocess/prepare.ts';
 import { decodeImage } from '../runtime/image.ts';
 import { UserError } from '../util/errors.ts';
-import type { ExperimentConfig } from './config.ts';
+import type { ExperimentConfig } from '../experiment/config.ts';
 import { repoRoot } from '../util/paths.ts';
 
 export function datasetPath(cfg: ExperimentConfig, baseDir: string): string {
@@ -57,6 +58,21 @@ export function checkProblems(cfg: ExperimentConfig, ds: Dataset, log: (s: strin
 
 export function splitFor(cfg: ExperimentConfig, ds: Dataset): Split {
   return splitDataset(ds.manifest, { seed: cfg.dataset.split.seed ?? cfg.seed, trainFraction: cfg.dataset.split.trainFraction, kShot: cfg.dataset.split.kShot ?? undefined });
+}
+
+/** What an image is for in a run: trained on, the closed-set test, an unknown person's photo, a deployment frame. */
+export type ImageKind = 'train' | 'test' | 'probe' | 'deployment';
+
+export interface RunImage { entry: ImageEntry; kind: ImageKind }
+
+/** Every image a run scores, in a fixed order: train, test, unknown-person photos, deployment frames. */
+export function runImages(split: Split): RunImage[] {
+  return [
+    ...split.train.map((entry) => ({ entry, kind: 'train' as const })),
+    ...split.test.map((entry) => ({ entry, kind: 'test' as const })),
+    ...split.unknown.map((entry) => ({ entry, kind: 'probe' as const })),
+    ...split.deployment.map((entry) => ({ entry, kind: 'deployment' as const })),
+  ];
 }
 
 export interface Crops {

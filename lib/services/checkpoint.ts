@@ -11,18 +11,17 @@
  * mix (issue 13). Whatever moment a run dies, `recoverCheckpoint` finds a whole one (the newest
  * whose files match their hashes), removes the leftovers, or refuses.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readSafetensors, writeSafetensors } from '../clip/safetensors.ts';
 import type { TrainState } from '../train/finetune.ts';
 import { UserError } from '../util/errors.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
+import { sha256FileSync as sha } from '../util/hash.ts';
 
 type Tensors = Map<string, { shape: number[]; data: Float32Array }>;
 const FILES = ['text.safetensors', 'optimizer.safetensors'];
 
-const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 /** Siblings of `dir` (inside the run folder): step-stamped temp folders and the previous checkpoint. */
 const tmpOf = (dir: string, step: number) => join(dirname(dir), `.${basename(dir)}-${step}.tmp`);
 const oldOf = (dir: string) => join(dirname(dir), `.${basename(dir)}.old`);
