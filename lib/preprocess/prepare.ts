@@ -2,6 +2,9 @@
  * The preprocessing stage on a whole dataset: read → hash → (cache) → decode → detect → pick one
  * face → align → crop PNG. One bad image never stops the run: every image ends up in
  * `<out>/prepare-report.json` as `ok` (with keypoints, score, crop) or `skipped` (with a reason).
+ * A crop cache that cannot be written (read-only, full, a file in the way) is not a bad image: it
+ * stops the run with one line naming the cache folder (`CacheWriteError`), where it used to be
+ * recorded as every image "skipped: processing failed" (issue 13 item 8).
  *
  * The paper (arXiv 2411.12319) ran SCRFD, cropped with the 5 keypoints and checked the crops by
  * hand; `contact-sheet.ts` writes the sheet for that check.
@@ -13,6 +16,7 @@ import { decodeImageBuffer, encodePng, warpAffineRgb, DEFAULT_MAX_PIXELS, type R
 import { terminalBar } from '../runtime/progress.ts';
 import { UserError } from '../util/errors.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
+import { fsErrorFix } from '../util/fs-errors.ts';
 import { alignMatrix, templateFor, DEFAULT_CLIP_MARGIN, type Point } from './align.ts';
 import { CropCache, cropKey, sha256, type CacheRecord } from './cache.ts';
 import { GROUND_TRUTH, pickFace, type Detection, type FaceDetector, type FacePolicy } from './detector.ts';
@@ -121,6 +125,25 @@ export function resolveInside(root: string, p: string): string | undefined {
   return abs;
 }
 
+/** The crop cache folder cannot be written: the run stops, no image is blamed. */
+export class CacheWriteError extends UserError {
+  constructor(dir: string, cause: unknown) {
+    const why = fsErrorFix(cause) ?? (cause as Error).message.split('\n')[0];
+    super(`${dir}: the crop cache cannot be written: ${why}. That folder is preprocess.cacheDir in an experiment, --cache (default <out>/crops) in clipface data prepare`);
+    this.name = 'CacheWriteError';
+  }
+}
+
+/** `cache.put`, with a filesystem error (errno code) turned into a CacheWriteError. */
+function putInCache(cache: CropCache, key: string, rec: CacheRecord, png?: Uint8Array): void {
+  try {
+    cache.put(key, rec, png);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code) throw new CacheWriteError(cache.dir, e);
+    throw e;
+  }
+}
+
 interface Ctx {
   o: Required<Omit<PrepareOptions, 'cacheDir' | 'progress' | 'contactSheet' | 'concurrency' | 'preSkipped' | 'problems'>>;
   cache: CropCache;
@@ -187,7 +210,7 @@ async function compute(bytes: Buffer, item: PrepareItem, key: string, ctx: Ctx):
   const bad = o.detector.name === GROUND_TRUTH && !('reason' in picked) ? keypointProblem(picked.keypoints5, img.width, img.height) : undefined;
   if ('reason' in picked || bad) {
     const rec: CacheRecord = { status: 'skipped', reason: bad ?? (picked as { reason: string }).reason, ...dims };
-    cache.put(key, rec);
+    putInCache(cache, key, rec);
     return rec;
   }
   const m = alignMatrix(picked.keypoints5, { size: o.size, margin: o.margin });
@@ -197,7 +220,7 @@ async function compute(bytes: Buffer, item: PrepareItem, key: string, ctx: Ctx):
     box: picked.box.map(r2) as [number, number, number, number],
     ...(picked.detector ? { detector: picked.detector } : {}), ...dims, matrix: m.map((row) => row.map((v) => r6(v))),
   };
-  cache.put(key, rec, await encodePng(crop));
+  putInCache(cache, key, rec, await encodePng(crop));
   return rec;
 }
 
@@ -232,14 +255,22 @@ const r2 = (v: number) => Math.round(v * 100) / 100;
 const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
 const r6 = (v: number) => Math.round(v * 1e6) / 1e6;
 
-/** Run `fn` over `items` with at most `n` in flight, keeping the input order in the result. */
+/**
+ * Run `fn` over `items` with at most `n` in flight, keeping the input order in the result. The
+ * first error rejects the whole and stops the other workers from starting new items.
+ */
 export async function mapPool<T, R>(items: T[], n: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i], i);
+      try {
+        out[i] = await fn(items[i], i);
+      } catch (e) {
+        next = items.length;
+        throw e;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
@@ -268,6 +299,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareRepor
       try {
         entry = await processOne(item, ctx);
       } catch (e) {
+        if (e instanceof CacheWriteError) throw e;
         // a bug or a detector crash on one image must not end the run; record it
         entry = { path: item.path, kind: item.kind, status: 'skipped', code: 'processing-failed', reason: `processing failed: ${(e as Error).message.split('\n')[0]}` };
       }

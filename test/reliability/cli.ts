@@ -10,9 +10,13 @@ import { repoRoot } from '../helpers/golden.ts';
 export interface CliResult { code: number | null; stdout: string; stderr: string; dir: string }
 
 export function clipface(args: string[], env: Record<string, string> = {}, cwd = repoRoot): CliResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'lib/cli/main.ts'), ...args], {
-    cwd, encoding: 'utf8', env: { ...process.env, CLIPFACE_QUIET: '1', ...env },
-  });
+  return clipfaceVia([], args, env, cwd);
+}
+
+/** `clipface args` started by a wrapper command (`prefix`, e.g. one that mounts a file system first). */
+export function clipfaceVia(prefix: string[], args: string[], env: Record<string, string> = {}, cwd = repoRoot): CliResult {
+  const argv = [...prefix, process.execPath, '--import', 'tsx', join(repoRoot, 'lib/cli/main.ts'), ...args];
+  const r = spawnSync(argv[0]!, argv.slice(1), { cwd, encoding: 'utf8', env: { ...process.env, CLIPFACE_QUIET: '1', ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, dir: r.stdout.trim().split('\n').pop() ?? '' };
 }
 
