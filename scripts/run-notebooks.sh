@@ -15,4 +15,4 @@ if ! "$py" -c 'from jupyter_client.kernelspec import KernelSpecManager as K; K()
   echo "notebooks: no tslab kernelspec for $py; run: npx tslab install --python=$py" >&2
   exit 2
 fi
-exec node --import tsx lib/notebook/execute.ts "$@"
+exec node --import tsx scripts/notebooks/execute.ts "$@"

@@ -6,3 +6,7 @@ export * from './table-one.ts';
 export * from './curves.ts';
 export * from './training.ts';
 export * from './html.ts';
+export * from './image-panels.ts';
+export * from './lines.ts';
+export * from './bars.ts';
+export * from './scaling.ts';

@@ -1,7 +1,8 @@
 /**
  * Cosine similarity of image embeddings (paper §VI-B: "CLIP image features of different faces
  * have ~0.8 cosine similarity"): the full image × image matrix ordered by identity, beside the
- * block means (mean cosine within each identity and between each pair of identities).
+ * block means (mean cosine within each identity and between each pair of identities); and the
+ * rectangular image × prompt matrix (notebook 7), rows grouped by identity in prompt order.
  */
 import { BASE_LAYOUT, check, titled, toCsv, type Figure } from './types.ts';
 
@@ -115,4 +116,67 @@ export function similarityCsv(spec: SimilaritySpec, identityOrder?: readonly str
   const b = similarityBlocks(spec, identityOrder);
   const rows = b.identities.flatMap((a, i) => b.identities.map((c, j) => [a, c, Number.isFinite(b.means[i]![j]!) ? b.means[i]![j] : '', b.pairs[i]![j]]));
   return toCsv(['identity_a', 'identity_b', 'mean_cosine', 'pairs'], rows);
+}
+
+export interface CrossSimilaritySpec {
+  /** one label per row (e.g. the image's identity) */
+  rowLabels: readonly string[];
+  /** one label per column (e.g. the class prompt's identity) */
+  colLabels: readonly string[];
+  /** rows × cols cosines */
+  matrix: readonly (readonly number[])[];
+}
+
+/** Mean of the matching-label cells and of the rest (the diagonal-block contrast of a cross heatmap). */
+export function crossSimilarityStats(spec: CrossSimilaritySpec): { matched: number; other: number } {
+  let m = 0, mn = 0, o = 0, on = 0;
+  spec.matrix.forEach((row, i) => row.forEach((v, j) => {
+    if (spec.rowLabels[i] === spec.colLabels[j]) { m += v; mn++; } else { o += v; on++; }
+  }));
+  return { matched: mn ? m / mn : NaN, other: on ? o / on : NaN };
+}
+
+/**
+ * A rows × columns cosine heatmap (image × prompt), rows grouped by label in column order, with
+ * the mean over matching pairs and over the others in the title.
+ */
+export function crossSimilarityFigure(spec: CrossSimilaritySpec, opts: { title?: string; rowTitle?: string; colTitle?: string; zRange?: [number, number] } = {}): Figure {
+  const { rowLabels, colLabels, matrix } = spec;
+  check(matrix.length === rowLabels.length && matrix.every((r) => r.length === colLabels.length), 'crossSimilarityFigure', `matrix must be ${rowLabels.length}×${colLabels.length}`);
+  const rank = (l: string) => { const k = colLabels.indexOf(l); return k < 0 ? colLabels.length : k; };
+  const order = rowLabels.map((_, i) => i).sort((a, b) => rank(rowLabels[a]!) - rank(rowLabels[b]!) || a - b);
+  const s = crossSimilarityStats(spec);
+  const z = order.map((i) => [...matrix[i]!]);
+  const all = z.flat();
+  return {
+    data: [{
+      type: 'heatmap', z, x: [...colLabels], y: order.map((_, k) => k),
+      colorscale: 'Viridis', zmin: opts.zRange?.[0] ?? Math.min(...all), zmax: opts.zRange?.[1] ?? Math.max(...all),
+      text: order.map((i) => colLabels.map(() => rowLabels[i])), colorbar: { title: { text: 'cosine' } },
+      hovertemplate: 'image of %{text}<br>prompt of %{x}<br>cos %{z:.3f}<extra></extra>',
+    }],
+    layout: {
+      ...BASE_LAYOUT,
+      title: titled(`${opts.title ?? 'Image × prompt cosine similarity'} · matching ${s.matched.toFixed(3)} · other ${s.other.toFixed(3)}`),
+      xaxis: { title: { text: opts.colTitle ?? 'class prompt' }, type: 'category', tickangle: -45 },
+      yaxis: {
+        title: { text: opts.rowTitle ?? `images (${rowLabels.length}), grouped by identity` }, autorange: 'reversed',
+        ...groupTicks(order.map((i) => rowLabels[i]!)),
+      },
+      width: 760, height: 560, margin: { ...BASE_LAYOUT.margin, b: 110 },
+    },
+  };
+}
+
+/** One tick at the centre of each run of equal labels. */
+function groupTicks(labels: readonly string[]): { tickvals: number[]; ticktext: string[] } {
+  const tickvals: number[] = [], ticktext: string[] = [];
+  for (let s = 0; s < labels.length;) {
+    let e = s;
+    while (e + 1 < labels.length && labels[e + 1] === labels[s]) e++;
+    tickvals.push((s + e) / 2);
+    ticktext.push(labels[s]!);
+    s = e + 1;
+  }
+  return { tickvals, ticktext };
 }

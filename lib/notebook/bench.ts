@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../util/paths.ts';
-import type { ScalingPoint } from './figures.ts';
+import type { ScalingPoint } from '../figures/scaling.ts';
 
 export interface BenchTextSteps {
   file: string;

@@ -16,7 +16,7 @@ import { prepareDataset, type PrepareReport } from '../preprocess/prepare.ts';
 import type { DetectionEval } from '../preprocess/evaluate-detection.ts';
 import { itemsFromDataset } from '../preprocess/prepare-items.ts';
 import { decodeImage } from '../runtime/image.ts';
-import type { ImagePanel } from './figures.ts';
+import type { ImagePanel } from '../figures/image-panels.ts';
 import { repoPath } from './runs.ts';
 
 type Row = Record<string, string | number | boolean | null>;

@@ -5,7 +5,7 @@
  */
 import { summarizePredictions, type PredictionRow } from '../eval/predictions.ts';
 import type { DeploymentOptions, DeploymentReport } from '../eval/deployment.ts';
-import { linesFigure } from './figures.ts';
+import { linesFigure } from '../figures/lines.ts';
 import type { Figure } from '../figures/types.ts';
 import type { LoadedRun } from '../report/load-run.ts';
 

@@ -11,7 +11,7 @@ import { parseShard } from '../grid/spec.ts';
 import type { SummaryResult } from '../grid/summary.ts';
 import { show } from '../report/display.ts';
 import { UserError } from '../util/errors.ts';
-import type { BarGroup } from './figures.ts';
+import type { BarGroup } from '../figures/bars.ts';
 import { repoPath } from './runs.ts';
 
 export interface NotebookGridOptions {

@@ -20,8 +20,8 @@ export { showTable, showPlanFigures, headlineRows, reportPath, configRows } from
 export {
   confusionMatrixFigure, similarityHeatmapFigure, cosineMatrix, similarityBlocks, tableOneFigure, detFigure, rocFigure,
   trainingCurveFigure, kShotCurveFigure, PAPER_TABLE_I,
+  imagePanelsFigure, linesFigure, crossSimilarityFigure, groupedBarsFigure, scalingFigure,
 } from '../figures/index.ts';
-export { imagePanelsFigure, linesFigure, crossSimilarityFigure, groupedBarsFigure, scalingFigure } from './figures.ts';
 
 // notebook 2: data and preprocessing
 export { loadDataset } from '../data/dataset.ts';

@@ -18,9 +18,8 @@ import { loadTextTower } from '../services/checkpoint.ts';
 import type { ExperimentConfig } from '../experiment/config.ts';
 import { repoRoot } from '../util/paths.ts';
 import { loadExperimentModel } from '../services/model-source.ts';
-import { cosineMatrix, similarityBlocks, similarityHeatmapFigure } from '../figures/similarity.ts';
+import { cosineMatrix, crossSimilarityFigure, crossSimilarityStats, similarityBlocks, similarityHeatmapFigure } from '../figures/similarity.ts';
 import type { Figure } from '../figures/types.ts';
-import { crossSimilarityFigure, crossSimilarityStats } from './figures.ts';
 
 export interface RunSimilarity {
   /** class ids, in class order */

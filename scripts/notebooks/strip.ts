@@ -4,8 +4,8 @@
  * library and calls `nb.params(...)`, then thin cells that call lib/ (no function or class
  * definitions: a helper a notebook needs goes to lib/notebook/ with a test).
  *
- *   node --import tsx lib/notebook/strip.ts            # strip notebooks/*.ipynb in place
- *   node --import tsx lib/notebook/strip.ts --check    # exit 1 and list what is wrong, change nothing
+ *   node --import tsx scripts/notebooks/strip.ts            # strip notebooks/*.ipynb in place
+ *   node --import tsx scripts/notebooks/strip.ts --check    # exit 1 and list what is wrong, change nothing
  *
  * The written form is Jupyter's own (nbformat.write): keys sorted, one-space indent, UTF-8 as is,
  * a final newline; so a notebook saved by Jupyter and then stripped diffs only where it changed.

@@ -7,7 +7,7 @@
  */
 import { dirname, join, resolve } from 'node:path';
 import ts from 'typescript';
-import { repoRoot } from '../util/paths.ts';
+import { repoRoot } from '../../lib/util/paths.ts';
 import { LOADER_LINE, cellSource, readNotebook } from './strip.ts';
 
 const IMPORT = "import * as nb from '../lib/notebook/index.ts';";

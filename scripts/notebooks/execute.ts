@@ -3,7 +3,7 @@
  * kernel (nbdev_test's habit: a notebook is a test, any cell error fails it), in smoke mode, and
  * write the executed copies, outputs included, to results/notebooks/ (never over notebooks/).
  *
- *   node --import tsx lib/notebook/execute.ts [notebooks/03-*.ipynb ...] [--out dir] [--timeout s]
+ *   node --import tsx scripts/notebooks/execute.ts [notebooks/03-*.ipynb ...] [--out dir] [--timeout s]
  *
  * Every notebook runs in a fresh kernel, in order (notebook 1 generates the demo set and trains
  * the run that 3, 4, 6 and 7 reuse); a failure does not stop the others, the exit status reports
@@ -15,9 +15,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, delimiter, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { repoRoot } from '../util/paths.ts';
-import { writeJsonAtomic } from '../util/fs-atomic.ts';
-import { PLOTLY_MIME } from '../runtime/tslab.ts';
+import { repoRoot } from '../../lib/util/paths.ts';
+import { writeJsonAtomic } from '../../lib/util/fs-atomic.ts';
+import { PLOTLY_MIME } from '../../lib/runtime/tslab.ts';
 
 export const KERNEL = 'tslab';
 export const NOTEBOOKS_DIR = join(repoRoot, 'notebooks');
