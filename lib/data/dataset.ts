@@ -108,6 +108,17 @@ export function checkManifest(root: string, raw: Manifest, opts: LoadOptions = {
     byId.set(id, copy);
     identities.push(copy);
   });
+  // a lookalike of nobody would be counted at a distance from a person who is not there: keep the
+  // person, drop the claim (the run then counts them as a stranger) and say how to fix it
+  for (const ident of identities) {
+    if (ident.lookalikeOf === undefined) continue;
+    const of = ident.lookalikeOf.normalize('NFC');
+    const why = of === ident.id ? 'names the identity itself' : !byId.has(of) ? `names "${of}", which is not listed in identities` : undefined;
+    if (why) {
+      warn(`${MANIFEST}#/identities (${ident.id})`, 'lookalike', `lookalikeOf ${why}; give the id of the enrolled person they look like, or remove lookalikeOf (they count as a stranger meanwhile)`);
+      delete ident.lookalikeOf; delete ident.lookalikeDistance; delete ident.lookalikeParts;
+    } else ident.lookalikeOf = of;
+  }
 
   const images: ImageEntry[] = [];
   const byPath = new Map<string, ImageEntry>();

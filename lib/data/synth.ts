@@ -2,7 +2,9 @@
  * The offline, privacy-free demo dataset (SYNTHFACE-NOTES.md): facesjs cartoon identities in the
  * paper's shape, by default 10 enrolled people × 30 photos (6 each from front, above, below, left,
  * right) + 2 unknown people (same distribution, 30 photos each, never trained on), and a deployment
- * session in which every subject stands in front of one camera for a few frames.
+ * session in which every subject stands in front of one camera for a few frames. Optionally,
+ * lookalike unknowns: enrolled people with 1–4 identity parts changed (synth-lookalikes.ts), listed
+ * after everyone else with `lookalikeOf`, `lookalikeDistance` and `lookalikeParts` in the manifest.
  *
  * Byte-identical for the same seed and the same facesjs/sharp/libvips/librsvg/mozjpeg build: every
  * image draws from its own stream, hash(seed, identity, index), so adding identities or images
@@ -20,37 +22,18 @@ import { MANIFEST, SYNTH_JOURNAL } from './dataset.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.ts';
 import { streamRng, type Rng } from '../util/rng.ts';
 import { dressFace, generateFaces, posedFace, type SynthFace } from './synth-face.ts';
+import { planLookalikes } from './synth-lookalikes.ts';
+import { resolveSynthOptions, staleSynthReason, type SynthOptions } from './synth-options.ts';
 import { pickName } from './synth-names.ts';
 import { photoPass, sampleDeployFrame, sampleRoom, sampleShot, sceneSvg, type Shot } from './synth-scene.ts';
 import type { DeploymentSession, Identity, ImageEntry, Keypoints5, Manifest, View } from './types.ts';
 
 export const GENERATOR = 'clipface-synthface';
 export const GENERATOR_VERSION = 1;
+export type { SynthOptions };
 const SYNTH_VIEWS: View[] = ['front', 'above', 'below', 'left', 'right'];
 
-export interface SynthOptions {
-  /** default 1 */
-  seed?: number;
-  /** enrolled (known) identities; default 10 (paper) */
-  identities?: number;
-  /** people not enrolled; default 2 (paper) */
-  unknown?: number;
-  /** enrolment photos per person, spread evenly over the 5 views; default 30 (paper) */
-  perIdentity?: number;
-  /** image side in pixels; default 256 */
-  size?: number;
-  /** deployment frames per subject; default 5 (the paper's subjects stood 5 s before the camera) */
-  deployFrames?: number;
-  /** called after each written image */
-  onProgress?: (done: number, total: number) => void;
-}
-
 export interface SynthResult { manifest: Manifest; out: string; images: number; seconds: number }
-
-function intOption(name: string, v: number, lo: number, hi: number): number {
-  if (!Number.isInteger(v) || v < lo || v > hi) throw new UserError(`data synth: --${name} must be an integer in [${lo}, ${hi}], got ${v}`);
-  return v;
-}
 
 function facesjsVersion(): string {
   try {
@@ -121,6 +104,7 @@ export function manifestJson(m: Manifest): string {
 }
 
 interface Job { identity: Identity; face: SynthFace; path: string; view: View; session: string; shot: Shot; noise: Rng }
+interface Person { identity: Identity; face: SynthFace; photos: number }
 
 /** One photo of `face` as the demo set takes it: posed SVG → raster → photo pass → blur + JPEG. */
 export async function renderShot(face: SynthFace, shot: Shot, size: number, noise: Rng): Promise<{ jpeg: Buffer; keypoints: Keypoints5; occluders: string[] }> {
@@ -150,12 +134,8 @@ async function render(job: Job, size: number, out: string): Promise<ImageEntry> 
 
 export async function synthDataset(outDir: string, opts: SynthOptions = {}): Promise<SynthResult> {
   const t0 = performance.now();
-  const seed = intOption('seed', opts.seed ?? 1, 0, 2 ** 32 - 1);
-  const nKnown = intOption('identities', opts.identities ?? 10, 1, 10000);
-  const nUnknown = intOption('unknown', opts.unknown ?? 2, 0, 10000);
-  const perIdentity = intOption('per-identity', opts.perIdentity ?? 30, 1, 10000);
-  const size = intOption('size', opts.size ?? 256, 64, 2048);
-  const deployFrames = intOption('deploy-frames', opts.deployFrames ?? 5, 0, 1000);
+  const { seed, record } = resolveSynthOptions(opts);
+  const { identities: nKnown, unknown: nUnknown, perIdentity, size, deployFrames, lookalikes: look } = record;
   const out = resolve(outDir);
   prepareOut(out);
 
@@ -163,16 +143,30 @@ export async function synthDataset(outDir: string, opts: SynthOptions = {}): Pro
   const nameRng = streamRng(GENERATOR, seed, 'names');
   const used = new Set<string>();
   const width = String(faces.length).length < 2 ? 2 : String(faces.length).length;
-  const identities: Identity[] = faces.map((f, i) => ({
-    id: `p${String(i + 1).padStart(width, '0')}`, name: pickName(nameRng, f.gender, used), role: i < nKnown ? 'known' : 'unknown',
+  const people: Person[] = faces.map((face, i) => ({
+    face, photos: perIdentity,
+    identity: { id: `p${String(i + 1).padStart(width, '0')}`, name: pickName(nameRng, face.gender, used), role: i < nKnown ? 'known' : 'unknown' },
   }));
+  if (look) {
+    // after everyone else, from streams of their own: the people above stay byte-identical
+    const planned = planLookalikes(GENERATOR, seed, faces.slice(0, nKnown), faces.slice(nKnown), look);
+    const lookNames = streamRng(GENERATOR, seed, 'lookalike-names');
+    const w = Math.max(2, String(planned.length).length);
+    planned.forEach((l, k) => people.push({
+      face: l.face, photos: look.photos,
+      identity: {
+        id: `look${String(k + 1).padStart(w, '0')}`, name: pickName(lookNames, l.face.gender, used), role: 'unknown',
+        lookalikeOf: people[l.of]!.identity.id, lookalikeDistance: l.distance, lookalikeParts: l.parts,
+      },
+    }));
+  }
+  const identities = people.map((p) => p.identity);
 
   const jobs: Job[] = [];
   const room = sampleRoom(streamRng(GENERATOR, seed, 'deploy-room'), size);
   const deployment: DeploymentSession[] = [];
-  identities.forEach((identity, i) => {
-    const face = faces[i]!;
-    for (let j = 0; j < perIdentity; j++) {
+  for (const { identity, face, photos } of people) {
+    for (let j = 0; j < photos; j++) {
       const view = SYNTH_VIEWS[j % SYNTH_VIEWS.length]!;
       const path = `${identity.id}/${view}-${String(Math.floor(j / SYNTH_VIEWS.length) + 1).padStart(2, '0')}.jpg`;
       const shot = sampleShot(streamRng(GENERATOR, seed, 'image', identity.id, j), view, size);
@@ -186,7 +180,7 @@ export async function synthDataset(outDir: string, opts: SynthOptions = {}): Pro
       frames.push(path);
     }
     if (frames.length > 0) deployment.push({ subject: identity.id, known: identity.role === 'known', session: 'deploy', frames });
-  });
+  }
 
   const images: ImageEntry[] = new Array(jobs.length);
   let next = 0, done = 0;
@@ -216,10 +210,10 @@ export async function synthDataset(outDir: string, opts: SynthOptions = {}): Pro
   const manifest: Manifest = {
     version: 1,
     name: `synthface-seed${seed}`,
-    description: `Synthetic cartoon faces (facesjs): ${nKnown} enrolled + ${nUnknown} unknown people, ${perIdentity} enrolment photos each over 5 views, ${deployFrames} deployment frames per subject. Not real people; a pipeline check, not a face-recognition benchmark.`,
+    description: `Synthetic cartoon faces (facesjs): ${nKnown} enrolled + ${nUnknown} unknown people, ${perIdentity} enrolment photos each over 5 views, ${deployFrames} deployment frames per subject${look ? `; ${people.length - faces.length} unknown lookalikes (${look.perDistance} per distance ${look.distances.join(', ')} parts from an enrolled person, ${look.photos} photos each)` : ''}. Not real people; a pipeline check, not a face-recognition benchmark.`,
     generator: {
       name: GENERATOR, version: GENERATOR_VERSION, seed,
-      options: { identities: nKnown, unknown: nUnknown, perIdentity, size, deployFrames },
+      options: { ...record },
       packages: { facesjs: facesjsVersion(), ...synthLibraryVersions },
     },
     identities, images, deployment,
@@ -227,4 +221,20 @@ export async function synthDataset(outDir: string, opts: SynthOptions = {}): Pro
   await writing(out, async () => writeFileAtomic(join(out, MANIFEST), manifestJson(manifest)));
   rmSync(join(out, SYNTH_JOURNAL), { force: true }); // after the manifest: the set is complete
   return { manifest, out, images: images.length, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Whether a run with `dataset.synth` must generate the set at `dir` first, and why (null = the
+ * set on disk matches): when there is no manifest, and when the manifest there was made by this
+ * generator for other options (a changed config, e.g. lookalikes added; the same people come out
+ * byte-identical, so only the new files differ). Another generator's manifest (the user's own
+ * data) is never replaced.
+ */
+export function synthNeeded(dir: string, opts: SynthOptions): string | null {
+  const file = join(dir, MANIFEST);
+  if (!existsSync(file)) return 'no manifest yet';
+  let manifest: Pick<Manifest, 'generator'>;
+  try { manifest = JSON.parse(readFileSync(file, 'utf8')); } catch { return null; } // loadDataset says what is wrong with it
+  const why = staleSynthReason(manifest, GENERATOR, GENERATOR_VERSION, opts);
+  return why && `the set on disk was made for other options: ${why}`;
 }

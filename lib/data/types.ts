@@ -20,6 +20,12 @@ export interface Identity {
   /** known = enrolled, may be trained on; unknown = never in training */
   role: Role;
   note?: string;
+  /** a person who looks like this identity (an enrolled one): the deployment test's near twins */
+  lookalikeOf?: string;
+  /** how many identity parts differ from `lookalikeOf` (synthetic sets: 1–4 of the 8 part ids) */
+  lookalikeDistance?: number;
+  /** which parts differ (synthetic sets: facesjs part names, e.g. "eye", "hair") */
+  lookalikeParts?: string[];
 }
 
 export interface Pose {
@@ -89,7 +95,7 @@ export interface Manifest {
 export type ProblemCode =
   | 'invalid-json' | 'schema' | 'path-outside-root' | 'missing-file' | 'unknown-identity'
   | 'duplicate-identity' | 'duplicate-path' | 'duplicate-name' | 'empty-folder' | 'not-an-image'
-  | 'checksum' | 'deployment' | 'stray-file' | 'no-images' | 'keypoints' | 'incomplete';
+  | 'checksum' | 'deployment' | 'stray-file' | 'no-images' | 'keypoints' | 'incomplete' | 'lookalike';
 
 /** Something wrong with a dataset. Errors drop the entry they concern; warnings drop nothing. */
 export interface Problem {

@@ -9,6 +9,7 @@ import { UserError } from '../../util/errors.ts';
 import { inspectDataset } from '../../data/dataset.ts';
 import { splitDataset, PAPER_TRAIN_FRACTION } from '../../data/split.ts';
 import { synthDataset } from '../../data/synth.ts';
+import type { LookalikeOptions } from '../../data/synth-lookalikes.ts';
 import { VIEWS, type Dataset, type Problem } from '../../data/types.ts';
 import { PREPARE_HELP, runPrepareCommand } from './prepare.ts';
 
@@ -16,10 +17,14 @@ const help = `usage: clipface data <subcommand>
 
   synth --out <dir> [--seed 1] [--identities 10] [--unknown 2] [--per-identity 30]
         [--size 256] [--deploy-frames 5]
+        [--lookalikes-per-distance 0] [--lookalike-distances 1,2,3] [--lookalike-photos N]
       write the synthetic demo dataset (facesjs cartoons, not real people): <identities>
       enrolled + <unknown> never-enrolled people, <per-identity> photos each over the views
       front/above/below/left/right, <deploy-frames> deployment frames per person, ground-truth
       5 points in <dir>/manifest.json. Same seed and library versions = byte-identical files.
+      Lookalikes: unknown near twins of enrolled people, differing in exactly d identity parts
+      (d in 1-4), <lookalikes-per-distance> at each distance, <lookalike-photos> photos each
+      (default <per-identity>); recorded as lookalikeOf/lookalikeDistance/lookalikeParts.
       <dir> must be empty, new, or an earlier synthetic dataset (which is replaced).
 
   check <dir> [--seed 0] [--train-fraction 0.8] [--skip-hashes]
@@ -43,6 +48,18 @@ function intArg(name: string, v: string | undefined): number | undefined {
   return Number(v);
 }
 
+/** The lookalike flags as synth options; none given = no lookalikes. */
+function lookalikeArgs(values: Record<string, string | boolean | undefined>): { lookalikes?: LookalikeOptions } {
+  const per = values['lookalikes-per-distance'] as string | undefined, ds = values['lookalike-distances'] as string | undefined, photos = values['lookalike-photos'] as string | undefined;
+  if (per === undefined && ds === undefined && photos === undefined) return {};
+  if (ds !== undefined && !/^\d+(,\d+)*$/.test(ds)) throw new UserError(`data synth: --lookalike-distances must be a comma-separated list of integers such as 1,2,3, got "${ds}"`);
+  return { lookalikes: {
+    perDistance: intArg('lookalikes-per-distance', per) ?? 1,
+    ...(ds !== undefined ? { distances: ds.split(',').map(Number) } : {}),
+    ...(photos !== undefined ? { photos: intArg('lookalike-photos', photos) } : {}),
+  } };
+}
+
 function progress(label: string): { update(done: number, total: number): void; stop(): void } {
   if (!process.stderr.isTTY) return { update() {}, stop() {} };
   const bar = terminalBar(`${label} [{bar}] {value}/{total} | ETA {eta_formatted}`);
@@ -57,6 +74,7 @@ async function synth(argv: string[]): Promise<number> {
   const { values } = parse('data synth', argv, {
     out: { type: 'string' }, seed: { type: 'string' }, identities: { type: 'string' }, unknown: { type: 'string' },
     'per-identity': { type: 'string' }, size: { type: 'string' }, 'deploy-frames': { type: 'string' },
+    'lookalikes-per-distance': { type: 'string' }, 'lookalike-distances': { type: 'string' }, 'lookalike-photos': { type: 'string' },
   });
   if (!values.out) throw new UserError('data synth: --out <dir> is required (an empty or new folder)');
   const bar = progress('synth');
@@ -66,6 +84,7 @@ async function synth(argv: string[]): Promise<number> {
       seed: intArg('seed', values.seed), identities: intArg('identities', values.identities), unknown: intArg('unknown', values.unknown),
       perIdentity: intArg('per-identity', values['per-identity']), size: intArg('size', values.size),
       deployFrames: intArg('deploy-frames', values['deploy-frames']), onProgress: bar.update,
+      ...lookalikeArgs(values),
     });
   } finally {
     bar.stop();
@@ -85,7 +104,8 @@ function summary(ds: Dataset, seed: number, trainFraction: number): string {
   const rows = [['id', 'name', 'role', ...views, 'images', 'train', 'test', 'unknown', 'deploy']];
   for (const ident of m.identities) {
     const mine = m.images.filter((im) => im.identity === ident.id);
-    rows.push([ident.id, ident.name, ident.role, ...views.map((v) => String(count(shots.filter((im) => im.view === v), ident.id))), String(mine.length),
+    const role = ident.lookalikeOf ? `${ident.role}, looks like ${ident.lookalikeOf}${ident.lookalikeDistance ? ` (${ident.lookalikeDistance} part${ident.lookalikeDistance === 1 ? ' differs' : 's differ'})` : ''}` : ident.role;
+    rows.push([ident.id, ident.name, role, ...views.map((v) => String(count(shots.filter((im) => im.view === v), ident.id))), String(mine.length),
       String(count(split.train, ident.id)), String(count(split.test, ident.id)), String(count(split.unknown, ident.id)), String(count(split.deployment, ident.id))]);
   }
   rows.push(['total', '', '', ...views.map((v) => String(shots.filter((im) => im.view === v).length)), String(m.images.length),
