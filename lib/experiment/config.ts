@@ -46,7 +46,7 @@ export interface ExperimentConfig {
     random: boolean;
     allowRandom: boolean;
   };
-  prompt: { template: string; names?: 'real' | 'neutral' };
+  prompt: { template: string; names?: 'real' | 'neutral' | 'description' };
   training: {
     epochs: number; batchSize: number; lr: number; minLr: number; warmupSteps: number;
     schedule: 'cosine' | 'constant'; weightDecay: number; betas: [number, number]; eps: number;

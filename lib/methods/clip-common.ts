@@ -39,7 +39,7 @@ export async function clipSetup(ctx: RunContext): Promise<ClipSetup> {
     const crops = await ctx.crops(model.cfg.vision.imageSize);
     const scored = ctx.images.filter((i) => crops.file.has(i.entry.path));
     const classIndex = new Map(ctx.classes.map((c, i) => [c.id, i]));
-    const prompts = classPrompts(cfg, ctx.classes);
+    const prompts = classPrompts(cfg, ctx.classes, ctx.ds);
     const tokens = ClipTokenizer.load().tokenize(prompts, model.cfg.text.contextLength).tokens;
     const dim = model.cfg.embedDim;
     const bar = progress('embed images', scored.length);

@@ -63,7 +63,7 @@ export const clipCoop: Method = {
       const initIds = o.init === 'random' ? null : ClipTokenizer.load().encode(o.init);
       const m = initIds ? initIds.length : o.contextTokens;
       const W = model.cfg.text.width;
-      const { tokens, ctxIds } = coopTokens(classNames(cfg, ctx.classes), m, model.cfg.text.vocabSize, model.cfg.text.contextLength);
+      const { tokens, ctxIds } = coopTokens(classNames(cfg, ctx.classes, ctx.ds), m, model.cfg.text.vocabSize, model.cfg.text.contextLength);
       let initRows: Float32Array;
       if (initIds) {
         const table = model.text.stateDict().get('token_embedding.weight')!.data;
@@ -84,7 +84,7 @@ export const clipCoop: Method = {
       const scale = Math.exp(model.logitScale);
       return clipResult(s, {
         probs: softmaxRows(cos.map((r) => r.map((c) => c * scale))), cosines: cos, log,
-        prompts: classNames(cfg, ctx.classes).map((n) => `[V1…V${m}] ${n}.`),
+        prompts: classNames(cfg, ctx.classes, ctx.ds).map((n) => `[V1…V${m}] ${n}.`),
         description: `${s.loaded.description}, CoOp: ${m} learned context vectors (init ${o.init}), text tower frozen`,
         extra: {
           label: `CLIP CoOp (${m} ctx)`, options: { coop: { ...o, contextTokens: m } }, contextTokenIds: ctxIds,

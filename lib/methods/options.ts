@@ -4,8 +4,10 @@
  * keep working); the defaults live here, once, and every run records what it used in
  * metrics.json under `method.options`.
  */
-import type { Identity } from '../data/types.ts';
+import type { Dataset, Identity } from '../data/types.ts';
 import type { ExperimentConfig } from '../experiment/config.ts';
+import { identityDescriptions } from '../pretrain/describe.ts';
+import { UserError } from '../util/errors.ts';
 
 export interface MethodOptions {
   embedder: string;
@@ -49,12 +51,25 @@ export function neutralToken(i: number): string {
   return s;
 }
 
-/** The name each class gets in prompts: its display name, or "person A", "person B", ... (name-confound control). */
-export function classNames(cfg: ExperimentConfig, classes: readonly Identity[]): string[] {
-  return (cfg.prompt.names ?? 'real') === 'neutral' ? classes.map((_, i) => `person ${neutralToken(i)}`) : classes.map((c) => c.name);
+/**
+ * What fills {name} in each class's prompt: its display name; "person A", "person B", ...
+ * (name-confound control); or the person's traits in words and no name (`description`, synthetic
+ * sets only: lib/pretrain/describe.ts), which a CLIP that learnt those words can match zero-shot.
+ */
+export function classNames(cfg: ExperimentConfig, classes: readonly Identity[], ds?: Pick<Dataset, 'manifest' | 'root'>): string[] {
+  const mode = cfg.prompt.names ?? 'real';
+  if (mode === 'neutral') return classes.map((_, i) => `person ${neutralToken(i)}`);
+  if (mode === 'description') {
+    if (!ds) throw new UserError('prompt.names "description" needs the dataset the classes come from');
+    const words = identityDescriptions(ds.manifest, ds.root);
+    const missing = classes.find((c) => !words.has(c.id));
+    if (missing) throw new UserError(`${ds.root}/manifest.json: enrolled identity ${missing.id} is not one the generator drew, so it has no description; use prompt.names "real"`);
+    return classes.map((c) => words.get(c.id)!);
+  }
+  return classes.map((c) => c.name);
 }
 
 /** One prompt per class: `prompt.template` with {name} filled by `classNames`. */
-export function classPrompts(cfg: ExperimentConfig, classes: readonly Identity[]): string[] {
-  return classNames(cfg, classes).map((n) => cfg.prompt.template.replaceAll('{name}', n));
+export function classPrompts(cfg: ExperimentConfig, classes: readonly Identity[], ds?: Pick<Dataset, 'manifest' | 'root'>): string[] {
+  return classNames(cfg, classes, ds).map((n) => cfg.prompt.template.replaceAll('{name}', n));
 }
