@@ -35,7 +35,11 @@ export interface ExperimentConfig {
     path: string;
     /** entries with errors a run may leave out; absent = 0 (see the schema) */
     maxProblems?: number;
-    synth: null | { seed: number; identities: number; unknown: number; perIdentity: number; size: number };
+    synth: null | {
+      seed: number; identities: number; unknown: number; perIdentity: number; size: number;
+      /** unknown near twins of enrolled people (lib/data/synth-lookalikes.ts); no schema default */
+      lookalikes?: { distances?: number[]; perDistance?: number; photos?: number };
+    };
     split: { trainFraction: number; seed: number | null; kShot: number | null };
   };
   preprocess: { detector: string; margin: number; facePolicy: 'largest' | 'highest-score' | 'fail-if-many'; cacheDir: string };

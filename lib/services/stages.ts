@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { loadDataset } from '../data/dataset.ts';
 import { splitDataset, type Split } from '../data/split.ts';
-import { synthDataset } from '../data/synth.ts';
+import { synthDataset, synthNeeded } from '../data/synth.ts';
 import type { Dataset, ImageEntry } from '../data/types.ts';
 import { createDetector } from '../preprocess/detector.ts';
 import { prepareDataset, type PrepareItem, type PrepareReport } from '../preprocess/prepare.ts';
@@ -25,13 +25,15 @@ export function cacheRoot(cfg: ExperimentConfig): string {
   return isAbsolute(cfg.preprocess.cacheDir) ? cfg.preprocess.cacheDir : join(repoRoot, cfg.preprocess.cacheDir);
 }
 
-/** Load the dataset, generating the synthetic one first when asked and absent. */
+/** Load the dataset, generating the synthetic one first when asked and absent or made for other options. */
 export async function loadOrSynth(cfg: ExperimentConfig, baseDir: string, log: (s: string) => void): Promise<Dataset> {
   const dir = datasetPath(cfg, baseDir);
   const s = cfg.dataset.synth;
-  if (s && !existsSync(join(dir, 'manifest.json'))) {
-    log(`generating the synthetic dataset in ${dir} (seed ${s.seed}, ${s.identities} known + ${s.unknown} unknown × ${s.perIdentity})`);
-    await synthDataset(dir, { seed: s.seed, identities: s.identities, unknown: s.unknown, perIdentity: s.perIdentity, size: s.size });
+  const opts = s && { seed: s.seed, identities: s.identities, unknown: s.unknown, perIdentity: s.perIdentity, size: s.size, ...(s.lookalikes ? { lookalikes: s.lookalikes } : {}) };
+  const why = opts && synthNeeded(dir, opts);
+  if (opts && why) {
+    log(`generating the synthetic dataset in ${dir} (seed ${opts.seed}, ${opts.identities} known + ${opts.unknown} unknown × ${opts.perIdentity}${opts.lookalikes ? ', lookalikes' : ''}): ${why}`);
+    await synthDataset(dir, opts);
   }
   if (!existsSync(dir)) {
     throw new UserError(`dataset.path: ${dir} does not exist; put your data there (a folder per person, or manifest.json; see data-spec/README.md) or set dataset.synth to generate the demo set`);
