@@ -15,7 +15,7 @@ import { randomClipStateDict } from '../lib/clip/random-init.ts';
 import { VisionTransformer, patchify } from '../lib/clip/vit.ts';
 import { ClipTokenizer } from '../lib/clip/tokenizer.ts';
 import { multiPositiveClipLoss, sameIdentityMask } from '../lib/pretrain/loss.ts';
-import { agrees, caption, identityTraits, ATTRIBUTE_PROBES } from '../lib/pretrain/captions.ts';
+import { agrees, caption, describes, identityPhrases, identityTraits, ATTRIBUTE_PROBES } from '../lib/pretrain/captions.ts';
 import { setFeatures } from '../lib/pretrain/heldout.ts';
 import { attributeAccuracy, probeClassifier } from '../lib/pretrain/evaluate.ts';
 import { generateFaces, lookalikeFace, partIds, DEMO_DISTINCT } from '../lib/data/synth-face.ts';
@@ -100,6 +100,31 @@ test('captions: 50 tokens at most, names never, claims that another photo must a
     if (c.claims.glasses !== undefined) assert.equal(agrees({ ...facts, glasses: !facts.glasses }, c.claims), false);
     if (traits.gender === 'woman') assert.ok(!/clean-shaven|beard|goatee/.test(c.text));
   }
+});
+
+test('a short caption is a positive for another person it is true of, a full one is not', () => {
+  const tok = ClipTokenizer.load();
+  const faces = generateFaces(streamRng('describes-test', 1), 40, { minPartsDiffer: 2, eyeHairUnique: false }).map(identityTraits);
+  const facts = { glasses: false, expression: 'neutral', view: 'front', mouthChanged: false };
+  const men = faces.filter((t) => t.gender === 'man'), women = faces.filter((t) => t.gender === 'woman');
+  const man = men[0]!, other = men.find((t) => t.skin === man.skin)!;
+  const short = { gender: 'man' as const, phrases: [`${man.skin} skin`], headwear: 'none' as const };
+  assert.ok(describes(other, facts, short), 'a man with the same skin and no hat fits "a man with … skin, without a hat"');
+  assert.equal(describes(women[0]!, facts, short), false, 'the gender word excludes women');
+  assert.equal(describes(other, { ...facts, headwear: 'hat' }, short), false, 'the photo claim must agree');
+  assert.equal(describes(men.find((t) => t.skin !== man.skin)!, facts, short), false, 'a phrase the person lacks excludes them');
+  // a full caption (all phrases) describes its own identity and, among 40 distinct people, no other
+  const rng = streamRng('describes-test', 2);
+  let others = 0;
+  for (const t of faces) {
+    const { nouns, predicates } = identityPhrases(t, facts);
+    const full = { gender: t.gender, phrases: [...nouns, ...predicates] };
+    assert.ok(describes(t, facts, full));
+    others += faces.filter((u) => u !== t && describes(u, facts, full)).length;
+    const c = caption(t, facts, rng, (s) => tok.encode(s).length, 50);
+    assert.ok(describes(t, facts, c.claims), `a caption describes its own photo: ${c.text}`);
+  }
+  assert.equal(others, 0);
 });
 
 test('lookalikes differ from their base in exactly the changed parts', () => {

@@ -10,7 +10,7 @@
  */
 import type { ClipTokenizer } from '../clip/tokenizer.ts';
 import { shuffled, streamRng } from '../util/rng.ts';
-import { agrees, caption, type CaptionClaims } from './captions.ts';
+import { agrees, caption, describes, type CaptionClaims } from './captions.ts';
 import type { Corpus } from './corpus.ts';
 
 export interface StepBatch {
@@ -21,7 +21,7 @@ export interface StepBatch {
   pixels: Float32Array;
   captions: string[];
   tokens: Int32Array[];
-  /** positives[i·n + j] = 1 when caption j may describe photo i (same person, claims agree) */
+  /** positives[i·n + j] = 1 when caption j may describe photo i (same person and claims agree, or a short caption true of another person) */
   positives: Float32Array;
 }
 
@@ -77,13 +77,17 @@ export function cropsToPixels(corpus: Corpus, images: number[], mean: readonly n
   return out;
 }
 
-export interface BatchOptions { seed: number; maxTokens: number; shiftPx: number; mean: readonly number[]; std: readonly number[]; contextLength: number }
+/** captions false: pixels and identities only (objective arcface), the caption work skipped */
+export interface BatchOptions { seed: number; maxTokens: number; shiftPx: number; mean: readonly number[]; std: readonly number[]; contextLength: number; captions?: boolean }
 
 /** Everything step `step` needs for the pairs `pairs`. */
 export function makeBatch(corpus: Corpus, tok: ClipTokenizer, pairs: [number, number][], step: number, o: BatchOptions): StepBatch {
   const images = pairs.flat();
   const m = corpus.manifest;
   const ids = images.map((k) => m.images[k]!.identity);
+  // the shifts have their own stream, so skipping the captions leaves the pixels unchanged
+  const pixels = cropsToPixels(corpus, images, o.mean, o.std, o.shiftPx, streamRng('pretrain-shift', o.seed, step));
+  if (o.captions === false) return { images, ids, pixels, captions: [], tokens: [], positives: new Float32Array(0) };
   const capRng = streamRng('pretrain-captions', o.seed, step);
   const count = (t: string) => tok.encode(t).length;
   const caps = images.map((k) => caption(m.identities[m.images[k]!.identity]!.traits, m.images[k]!.facts, capRng, count, o.maxTokens));
@@ -91,9 +95,11 @@ export function makeBatch(corpus: Corpus, tok: ClipTokenizer, pairs: [number, nu
   const positives = new Float32Array(n * n);
   const claims: CaptionClaims[] = caps.map((c) => c.claims);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-    if (ids[i] === ids[j] && (i === j || agrees(m.images[images[i]!]!.facts, claims[j]!))) positives[i * n + j] = 1;
+    const facts = m.images[images[i]!]!.facts;
+    const same = ids[i] === ids[j] && (i === j || agrees(facts, claims[j]!));
+    // another person's photo is a positive too when the (short) caption is true of it
+    if (same || (ids[i] !== ids[j] && describes(m.identities[ids[i]!]!.traits, facts, claims[j]!))) positives[i * n + j] = 1;
   }
-  const pixels = cropsToPixels(corpus, images, o.mean, o.std, o.shiftPx, streamRng('pretrain-shift', o.seed, step));
   const captions = caps.map((c) => c.text);
   return { images, ids, pixels, captions, tokens: tok.tokenize(captions, o.contextLength).tokens, positives };
 }

@@ -201,6 +201,27 @@ export interface CaptionClaims {
   view?: string;
   /** the caption describes the identity's own mouth (false for photos whose expression replaced it) */
   mouth?: boolean;
+  /** "a man" / "a woman" (absent for "a person") */
+  gender?: IdentityTraits['gender'];
+  /** the identity phrases the caption kept ("black short hair", "clean-shaven", …) */
+  phrases?: string[];
+}
+
+/**
+ * May caption `c` describe a photo of ANOTHER identity `t` (facts `f`)? Yes when it states nothing
+ * the photo contradicts: same gender word, every identity phrase it kept is one of t's, and its
+ * per-photo claims agree. A short caption ("a man with a goatee, without a hat") describes many
+ * people; counting them as negatives would teach the text tower that it does not (CLIP's
+ * false-negative problem), so batches.ts marks them positive. Full captions keep ~10 phrases and
+ * match no one else in practice.
+ */
+export function describes(t: IdentityTraits, f: ImageFacts, c: CaptionClaims): boolean {
+  if (c.gender !== undefined && c.gender !== t.gender) return false;
+  if (!agrees(f, c)) return false;
+  if (!c.phrases?.length) return true;
+  const { nouns, predicates } = identityPhrases(t, f);
+  const own = new Set([...nouns, ...predicates]);
+  return c.phrases.every((p) => own.has(p));
 }
 
 /** Does photo `f` agree with everything a caption claims about its photo? */
@@ -217,7 +238,9 @@ export function agrees(f: ImageFacts, c: CaptionClaims): boolean {
 function imageClauses(f: ImageFacts, rng: Rng): [string, CaptionClaims][] {
   const out: [string, CaptionClaims][] = [];
   if (f.glasses ? rng() < 0.9 : rng() < 0.25) out.push([f.glasses ? 'wearing glasses' : 'without glasses', { glasses: f.glasses }]);
-  if (f.headwear ? rng() < 0.9 : rng() < 0.15) out.push([f.headwear ? `wearing a ${f.headwear}` : 'without a hat', { headwear: f.headwear ?? 'none' }]);
+  // absence is said often (p 0.5): with p 0.15 the zero-shot "without a hat" probe was the weak
+  // side (hatless photos 70 % right, hats 90 %), a negation the text tower had rarely read
+  if (f.headwear ? rng() < 0.9 : rng() < 0.5) out.push([f.headwear ? `wearing a ${f.headwear}` : 'without a hat', { headwear: f.headwear ?? 'none' }]);
   if (rng() < 0.3) out.push([EXPRESSION_WORDS[f.expression] ?? 'with a neutral expression', { expression: f.expression }]);
   if (rng() < 0.25) out.push([VIEW_WORDS[f.view] ?? 'at an angle', { view: f.view }]);
   return out;
@@ -248,6 +271,8 @@ export function caption(t: IdentityTraits, f: ImageFacts, rng: Rng, countTokens:
   while (ident.length > 1 && countTokens(render()) > maxTokens) ident.splice(Math.floor(rng() * ident.length), 1);
   const claims: CaptionClaims = Object.assign({}, ...extra.map((x) => x[1]));
   if (mouthPhrase && ident.some((x) => x[0] === mouthPhrase)) claims.mouth = true;
+  if (subject !== 'a person') claims.gender = t.gender;
+  claims.phrases = ident.map((x) => x[0]);
   return { text: render(), claims };
 }
 
