@@ -10,6 +10,7 @@ import { isAbsolute, join } from 'node:path';
 import { initTf } from '../runtime/tf.ts';
 import { UserError } from '../util/errors.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
+import { fsErrorLine } from '../util/fs-errors.ts';
 import { getMethod } from '../methods/index.ts';
 import { Interrupted, type RunContext } from '../methods/types.ts';
 import { configHash, loadExperiment, repoRoot, type ExperimentConfig } from './config.ts';
@@ -118,10 +119,21 @@ export async function runExperiment(file: string, opts: RunOptions = {}): Promis
     return dir;
   } catch (e) {
     const interrupted = e instanceof Interrupted;
+    const checkpointed = hasCheckpoint(join(dir, 'checkpoint'));
     // a run that failed before its first checkpoint leaves nothing worth keeping
-    if (!interrupted && !resumed && !hasCheckpoint(join(dir, 'checkpoint'))) rmSync(dir, { recursive: true, force: true });
-    else setStatus(interrupted ? 'interrupted' : 'failed', { error: (e as Error).message.split('\n')[0] });
+    if (!interrupted && !resumed && !checkpointed) rmSync(dir, { recursive: true, force: true });
+    else {
+      try {
+        setStatus(interrupted ? 'interrupted' : 'failed', { error: (e as Error).message.split('\n')[0] });
+      } catch {
+        // the disk is still full: no status.json beats one that says "running" (--resume finds it either way)
+        rmSync(join(dir, 'status.json'), { force: true });
+      }
+    }
     if (interrupted) throw new UserError(`interrupted; the checkpoint in ${dir} resumes with: clipface run ${file} --resume ${dir}`, 128 + constants.signals[stop ?? 'SIGINT']);
+    // a full disk, a folder gone read-only: once fixed, the whole checkpoint carries the run on
+    const fsLine = checkpointed ? fsErrorLine(e) : undefined;
+    if (fsLine) throw new UserError(`${fsLine}; then resume with: clipface run ${file} --resume ${dir}`);
     throw e;
   } finally {
     process.off('SIGINT', onSignal);

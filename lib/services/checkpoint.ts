@@ -29,6 +29,25 @@ const tmpName = (dir: string) => new RegExp(`^\\.${basename(dir)}-\\d+\\.tmp$`);
 
 export function saveCheckpoint(dir: string, state: TrainState, meta: Record<string, string>): void {
   const tmp = tmpOf(dir, state.step);
+  try {
+    writeUnit(tmp, state, meta);
+  } catch (e) {
+    // a full disk: no half checkpoint stays behind (the previous one is untouched), and the error
+    // names the checkpoint, not a temp folder that no longer exists
+    rmSync(tmp, { recursive: true, force: true });
+    const err = e as NodeJS.ErrnoException;
+    if (err.code && err.path?.startsWith(tmp)) err.path = dir;
+    throw e;
+  }
+  const old = oldOf(dir);
+  rmSync(old, { recursive: true, force: true });
+  if (existsSync(dir)) renameSync(dir, old);
+  renameSync(tmp, dir);
+  rmSync(old, { recursive: true, force: true });
+}
+
+/** The three files of a checkpoint in folder `tmp`, state.json (with the others' hashes) last. */
+function writeUnit(tmp: string, state: TrainState, meta: Record<string, string>): void {
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   writeSafetensors(join(tmp, 'text.safetensors'), state.text, { ...meta, step: String(state.step), note: 'CLIP text tower finetuned by clipface-lab (image tower unchanged)' });
@@ -38,11 +57,6 @@ export function saveCheckpoint(dir: string, state: TrainState, meta: Record<stri
   writeSafetensors(join(tmp, 'optimizer.safetensors'), opt, { step: String(state.optimizer.step) });
   const files = Object.fromEntries(FILES.map((f) => [f, sha(join(tmp, f))]));
   writeJsonAtomic(join(tmp, 'state.json'), { step: state.step, totalSteps: state.totalSteps, optimizerStep: state.optimizer.step, log: state.log, files });
-  const old = oldOf(dir);
-  rmSync(old, { recursive: true, force: true });
-  if (existsSync(dir)) renameSync(dir, old);
-  renameSync(tmp, dir);
-  rmSync(old, { recursive: true, force: true });
 }
 
 interface Saved { step: number; totalSteps: number; optimizerStep: number; log: TrainState['log']; files?: Record<string, string> }
