@@ -2,6 +2,10 @@
  * ExperimentConfig: the one input of a run, validated against data-spec/experiment.schema.json
  * (unknown keys are errors; defaults are filled in from the schema), overridable with
  * `--set a.b=value`, and saved beside the results.
+ *
+ * The schema is the source; this type restates it for the compiler, and test/config-schema.test.ts
+ * fails when they differ (a key, its optionality, its kinds or enum values). A field is optional
+ * here exactly when the schema neither requires it nor gives it a `default`.
  */
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -20,7 +24,7 @@ export interface ExperimentConfig {
   name: string;
   description: string;
   seed: number;
-  /** which arm; options other than `kind` are optional here and defaulted in lib/methods/options.ts */
+  /** which arm; options other than `kind` are optional here and defaulted in lib/methods/options.ts (to the schema's `x-default`) */
   method: {
     kind: string;
     embedder?: string;

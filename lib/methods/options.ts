@@ -1,8 +1,10 @@
 /**
  * The effective options of every arm: `method.*`, `training.loss` and `prompt.names` have no schema
  * defaults (configs written before they existed keep their hash, so `--resume` and grid skipping
- * keep working); the defaults live here, once, and every run records what it used in
- * metrics.json under `method.options`.
+ * keep working); they are applied here, and every run records what it used in metrics.json under
+ * `method.options`. Each value is the schema's `x-default` annotation for that key
+ * (data-spec/experiment.schema.json); test/config-schema.test.ts fails when the two differ, or when
+ * a default here has no annotation.
  */
 import type { Dataset, Identity } from '../data/types.ts';
 import type { ExperimentConfig } from '../experiment/config.ts';
