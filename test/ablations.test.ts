@@ -24,6 +24,7 @@ import { loadPromptSet } from '../lib/grid/prompts.ts';
 import { applyOverrides, resolveConfig } from '../lib/experiment/config.ts';
 import { repoRoot } from '../lib/util/paths.ts';
 import { runExperiment } from '../lib/experiment/run.ts';
+import { runMetricsProblems } from '../lib/report/read-metrics.ts';
 import { gauss, streamRng } from '../lib/util/rng.ts';
 
 await initTf({ quiet: true });
@@ -147,7 +148,8 @@ test('extra arms run end to end on the same protocol (zero-shot, linear probe, T
     const dir = await runExperiment(file, { sets, quiet: true });
     const m = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8'));
     assert.equal(m.stamp, 'random weights: pipeline check, not a result', sets.join(' '));
-    assert.ok(m.tableI && typeof m.tableI.trainingAccuracy === 'number', sets.join(' '));
+    assert.ok(m.tableI && typeof m.tableI.heldOutAccuracy === 'number', sets.join(' '));
+    assert.deepEqual(runMetricsProblems(m), [], `${sets.join(' ')}: metrics.json matches data-spec/run-metrics.schema.json`);
     check(m);
     if (sets[0] === 'method.kind=clip-zero-shot' || sets[0] === 'method.kind=clip-tip-adapter') zs.push(readFileSync(join(dir, 'predictions.csv'), 'utf8').split('\n').map((l) => l.split(',')[5]!) as unknown as number[]);
   }

@@ -15,6 +15,7 @@ import onnxProto from 'onnx-proto';
 import { onnxEmbedder, resolveOnnxModel } from '../lib/baselines/onnx-embedder.ts';
 import { getModel, type ModelEntry } from '../lib/models/registry.ts';
 import { runExperiment } from '../lib/experiment/run.ts';
+import { runMetricsProblems } from '../lib/report/read-metrics.ts';
 import type { RgbImage } from '../lib/runtime/image.ts';
 import { UserError } from '../lib/util/errors.ts';
 
@@ -110,8 +111,9 @@ test('face-match (o) and face-classifier (c) run end to end on onnx:<id>, as Arc
     assert.match(m.model, /test\/tiny-arcface/);
     assert.equal(m.stamp, undefined, 'a real (user) model is not stamped as random');
     assert.ok(m.tableI, 'Table I numbers');
-    for (const k of ['trainingAccuracy', 'deploymentAccuracy', 'fpr', 'fnr']) assert.equal(typeof m.tableI[k], 'number', k);
+    for (const k of ['heldOutAccuracy', 'deploymentAccuracy', 'fpr', 'fnr']) assert.equal(typeof m.tableI[k], 'number', k);
     assert.equal(m.classes[0].prompt, null, 'no prompts for a face model');
+    assert.deepEqual(runMetricsProblems(m), [], `${kind}: metrics.json matches data-spec/run-metrics.schema.json`);
     if (kind === 'face-match') assert.equal(m.method.acceptance.metric, 'cosine');
     else assert.equal(m.train.steps, 5 * Math.ceil(m.data.train / 16));
   }

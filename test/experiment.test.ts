@@ -12,6 +12,7 @@ import { initTf, tf } from '../lib/runtime/tf.ts';
 import { ClipModel, l2normalize } from '../lib/clip/model.ts';
 import { finetuneTextTower } from '../lib/train/finetune.ts';
 import { applyOverrides, resolveConfig } from '../lib/experiment/config.ts';
+import { runMetricsProblems } from '../lib/report/read-metrics.ts';
 import { UserError } from '../lib/util/errors.ts';
 import { golden, goldenDir, repoRoot, skipWithout } from './helpers/golden.ts';
 
@@ -93,6 +94,7 @@ test('clipface run writes the results folder; the same config and seed give iden
     assert.ok(existsSync(join(a.dir, f)), `${f} in ${a.dir}`);
   }
   const m = metricsOf(a.dir);
+  assert.deepEqual(runMetricsProblems(m), [], 'metrics.json matches data-spec/run-metrics.schema.json');
   assert.equal(m.stamp, 'random weights: pipeline check, not a result');
   assert.equal(m.train.losses.length, 3 * Math.ceil((3 * 8) / 4), 'one loss per step (3 epochs × 6 batches)');
   assert.equal(typeof m.closedSet.accuracy, 'number');

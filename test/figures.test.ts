@@ -102,10 +102,10 @@ test('ROC: points ascend in FPR, chance diagonal added, AUC in the legend', () =
 });
 
 test('Table I: every cell is the input as a percentage, intervals in brackets', () => {
-  const mine: TableOneRow = { method: 'CLIP (run)', trainingAccuracy: 0.833333, deploymentAccuracy: 2 / 3, fpr: 0.25, fnr: null, ci: { fpr: { lower: 0.0456, upper: 0.6994 } } };
+  const mine: TableOneRow = { method: 'CLIP (run)', heldOutAccuracy: 0.833333, deploymentAccuracy: 2 / 3, fpr: 0.25, fnr: null, ci: { fpr: { lower: 0.0456, upper: 0.6994 } } };
   const rows = [mine, ...PAPER_TABLE_I];
   const t = trace(tableOneFigure(rows));
-  assert.deepEqual(t.header.values, ['<b>Method</b>', '<b>Training acc (%)</b>', '<b>Deployment acc (%)</b>', '<b>FPR (%)</b>', '<b>FNR (%)</b>']);
+  assert.deepEqual(t.header.values, ['<b>Method</b>', '<b>Training acc (%) [held-out 20 %]</b>', '<b>Deployment acc (%)</b>', '<b>FPR (%)</b>', '<b>FNR (%)</b>']);
   const cols = t.cells.values as string[][];
   assert.deepEqual(cols[0], rows.map((r) => r.method));
   assert.deepEqual(cols.map((c) => c[0]), ['CLIP (run)', '83.33', '66.67', '25.00 [4.6, 69.9]', 'n/a']);

@@ -87,7 +87,7 @@ test('a grid runs, resumes by skipping finished runs, shards cleanly, and its su
   for (const row of s.runs) {
     const m = JSON.parse(readFileSync(join(row.dir, 'metrics.json'), 'utf8'));
     assert.deepEqual(Object.fromEntries(VALUES.map((v) => [v, row[v]])), metricsRow(m), row.run);
-    assert.equal(row.trainingAccuracy, m.tableI.trainingAccuracy);
+    assert.equal(row.heldOutAccuracy, m.tableI.heldOutAccuracy);
     assert.equal(row.deploymentAccuracy, m.tableI.deploymentAccuracy);
     assert.equal(row.fpr, m.tableI.fpr);
     assert.equal(row.fnr, m.tableI.fnr);
@@ -110,7 +110,7 @@ test('a grid runs, resumes by skipping finished runs, shards cleanly, and its su
   // the CSVs carry the same numbers
   const csv = parseCsv(readFileSync(join(work, 'small', 'summary.csv'), 'utf8')).map((r) => r.cells);
   const col = (name: string) => csv[0]!.indexOf(name);
-  s.groups.forEach((grp: any, i: number) => assert.equal(Number(csv[i + 1]![col('trainingAccuracy_mean')]), grp.trainingAccuracy_mean));
+  s.groups.forEach((grp: any, i: number) => assert.equal(Number(csv[i + 1]![col('heldOutAccuracy_mean')]), grp.heldOutAccuracy_mean));
   const runsCsv = parseCsv(readFileSync(join(work, 'small', 'runs.csv'), 'utf8')).map((r) => r.cells);
   s.runs.forEach((r: any, i: number) => assert.equal(Number(runsCsv[i + 1]![runsCsv[0]!.indexOf('fpr')]), r.fpr));
   for (const file of ['summary.md', 'table1.md', 'table1.csv', 'table1.html', 'kshot-accuracy.html', 'kshot.csv']) assert.ok(existsSync(join(work, 'small', file)), file);

@@ -1,31 +1,34 @@
 /**
- * A finished run's files: metrics.json (numbers only, nothing time-dependent, so the same config
- * and seed give the same file), predictions.csv, train-log.csv, features.json, report.md and
- * report.html.
+ * A finished run's files, written from numbers already computed (lib/experiment/evaluate.ts):
+ * metrics.json (a RunMetrics, lib/report/run-metrics.ts: numbers only, nothing time-dependent, so
+ * the same config and seed give the same file), predictions.csv, train-log.csv, features.json,
+ * report.md and report.html. Nothing here evaluates.
  */
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.ts';
+import { toCsv } from '../util/csv.ts';
 import { writeReportHtml } from '../report/report-html.ts';
+import type { RunMetrics } from '../report/run-metrics.ts';
 import type { MethodResult, RunContext } from '../methods/types.ts';
 import { writeTrainLog } from '../services/train-log.ts';
 import { configHash } from './config.ts';
-import { toCsv } from '../util/csv.ts';
-import { evaluate, splitAccuracy, type ScoredImage } from './evaluate.ts';
+import type { Score } from './evaluate.ts';
 import { writeReportMd } from './report-md.ts';
 
-export function writeOutputs(ctx: RunContext, method: string, r: MethodResult, skipped: Map<string, string>) {
-  const { cfg, dir, classes } = ctx;
-  const classIndex = new Map(classes.map((c, i) => [c.id, i]));
-  const all: ScoredImage[] = r.scored.map((u, i) => ({
-    path: u.entry.path, kind: u.kind, subject: u.entry.identity, known: classIndex.has(u.entry.identity),
-    truth: classIndex.get(u.entry.identity) ?? -1, probs: r.probs[i]!, cosines: r.cosines[i]!,
-  }));
-  const ev = evaluate(all, {
-    classes: classes.map((c) => c.id), threshold: cfg.evaluation.threshold, aggregation: cfg.evaluation.aggregation,
-    enrolledRejected: cfg.evaluation.enrolledRejected, bootstrap: cfg.evaluation.bootstrap, seed: cfg.seed,
-  });
+export interface RunOutcome {
+  /** method.kind */
+  method: string;
+  result: MethodResult;
+  score: Score;
+  /** manifest path → why preprocessing skipped it */
+  skipped: Map<string, string>;
+}
+
+/** metrics.json's content: the run's facts beside the score. */
+export function runMetrics(ctx: RunContext, { method, result: r, score, skipped }: RunOutcome): RunMetrics {
+  const { cfg, classes } = ctx;
   const count = (k: string) => ctx.images.filter((i) => i.kind === k).length;
-  const metrics = {
+  return {
     ...(r.stamp ? { stamp: r.stamp } : {}),
     experiment: cfg.name, configHash: configHash(cfg), model: r.description,
     classes: classes.map((c, i) => ({ id: c.id, name: c.name, prompt: r.prompts === null ? null : r.prompts?.[i] ?? cfg.prompt.template.replaceAll('{name}', c.name) })),
@@ -37,19 +40,24 @@ export function writeOutputs(ctx: RunContext, method: string, r: MethodResult, s
     train: {
       steps: r.log.length, epochs: cfg.training.epochs, losses: r.log.map((l) => l.loss),
       firstLoss: r.log[0]?.loss ?? null, finalLoss: r.log[r.log.length - 1]?.loss ?? null,
-      accuracy: splitAccuracy(all.filter((a) => a.kind === 'train')),
+      trainSplitAccuracy: score.trainSplitAccuracy,
     },
     method: { kind: method, ...r.extra },
-    // Table I's "training accuracy": we read it as the accuracy on the 20 % held-out split of the
-    // training data (the only closed-set number the paper reports); train.accuracy is the 80 % itself
-    tableI: ev.deployment ? { trainingAccuracy: ev.closedSet.accuracy, deploymentAccuracy: ev.deployment.accuracy, fpr: ev.deployment.fpr, fnr: ev.deployment.fnr } : null,
-    closedSet: ev.closedSet,
-    deployment: ev.deployment,
-    openSet: ev.openSet,
+    tableI: score.tableI,
+    closedSet: score.closedSet,
+    deployment: score.deployment,
+    openSet: score.openSet,
   };
+}
+
+/** Writes every output file of the run; returns what metrics.json holds. */
+export function writeRunOutputs(ctx: RunContext, outcome: RunOutcome): RunMetrics {
+  const { cfg, dir } = ctx;
+  const { result: r, score } = outcome;
+  const metrics = runMetrics(ctx, outcome);
   writeJsonAtomic(join(dir, 'metrics.json'), metrics);
   writeFileAtomic(join(dir, 'predictions.csv'), toCsv(['kind', 'path', 'subject', 'known', 'truth', 'prediction', 'confidence', 'accepted'],
-    ev.rows.map((x) => [x.kind, x.path, x.subject, x.known, x.truth, x.prediction, x.confidence, x.accepted])));
+    score.rows.map((x) => [x.kind, x.path, x.subject, x.known, x.truth, x.prediction, x.confidence, x.accepted])));
   writeTrainLog(dir, r.log);
   if (r.features) {
     // image embeddings of the held-out split, for the similarity heatmaps (paper §VI-B)

@@ -1,8 +1,8 @@
 /**
  * `clipface run`: one experiment end to end, the paper's study in one call.
  * dataset → split → aligned crops → method (the paper's: frozen image embeddings + text-tower
- * finetune, checkpointed and resumable) → closed-set, deployment and open-set evaluation →
- * results/<date>-<name>-<hash>/.
+ * finetune, checkpointed and resumable) → `evaluate` (closed set, deployment, open set:
+ * ./evaluate.ts) → `writeRunOutputs` (results/<date>-<name>-<hash>/: ./outputs.ts).
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -17,7 +17,8 @@ import { configHash, loadExperiment, repoRoot, type ExperimentConfig } from './c
 import { environment } from './env.ts';
 import { hasCheckpoint } from '../services/checkpoint.ts';
 import { checkProblems, loadOrSynth, prepareCrops, runImages, splitFor, type Crops } from '../services/stages.ts';
-import { writeOutputs } from './outputs.ts';
+import { evaluate, scoredImages } from './evaluate.ts';
+import { writeRunOutputs } from './outputs.ts';
 
 export interface RunOptions {
   sets?: string[];
@@ -27,6 +28,9 @@ export interface RunOptions {
 }
 
 type Status = 'running' | 'finished' | 'interrupted' | 'failed';
+
+/** 0.833333 → "83.3 %"; a rate undefined for this run (null, NaN) → "n/a". */
+const pct = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : `${(x * 100).toFixed(1)} %`);
 
 function resultsDirOf(cfg: ExperimentConfig): string {
   return isAbsolute(cfg.output.resultsDir) ? cfg.output.resultsDir : join(repoRoot, cfg.output.resultsDir);
@@ -111,10 +115,11 @@ export async function runExperiment(file: string, opts: RunOptions = {}): Promis
       },
     };
     const result = await method.run(ctx);
-    const m = writeOutputs(ctx, method.name, result, skipped);
-    const d = m.deployment;
-    say(`closed-set accuracy ${(m.closedSet.accuracy * 100).toFixed(1)} % (chance ${(100 / classes.length).toFixed(1)} %)` +
-      (d ? `; deployment acc ${(d.accuracy * 100).toFixed(1)} %, FPR ${(d.fpr * 100).toFixed(1)} %, FNR ${(d.fnr * 100).toFixed(1)} %` : ''));
+    const score = evaluate(scoredImages(result, classes), { ...cfg.evaluation, classes: classes.map((c) => c.id), seed: cfg.seed });
+    writeRunOutputs(ctx, { method: method.name, result, score, skipped });
+    const d = score.deployment;
+    say(`closed-set accuracy ${pct(score.closedSet.accuracy)} (chance ${pct(1 / classes.length)})` +
+      (d ? `; deployment acc ${pct(d.accuracy)}, FPR ${pct(d.fpr)}, FNR ${pct(d.fnr)}` : ''));
     setStatus('finished');
     return dir;
   } catch (e) {

@@ -8,33 +8,39 @@
  */
 import { join } from 'node:path';
 import { kShotCsv, kShotCurveFigure, type KShotSeries } from '../figures/training.ts';
-import { formatPercent, PAPER_TABLE_I, tableOneCells, tableOneCsv, tableOneFigure, type TableOneRow } from '../figures/table-one.ts';
+import { formatPercent, PAPER_TABLE_I, TABLE_ONE_COLUMNS, TABLE_ONE_HEADERS, tableOneCells, tableOneCsv, tableOneFigure, type TableOneRow } from '../figures/table-one.ts';
 import type { Figure } from '../figures/types.ts';
 import { standaloneFigureHtml } from '../report/assets.ts';
 import { loadRun } from '../report/load-run.ts';
+import { readRunMetrics } from '../report/read-metrics.ts';
+import type { NumberOrNull, RunMetrics } from '../report/run-metrics.ts';
 import { tableOneRow } from '../report/sections.ts';
 import { toCsv } from '../util/csv.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.ts';
 import { aggregate, markdown, type Cell, type Row } from './frame.ts';
-import { locateRun, readJson } from './locate.ts';
+import { locateRun } from './locate.ts';
 import type { Grid, GridRun } from './spec.ts';
 
 export const K_AXIS = 'dataset.split.kShot';
 export const isSeedAxis = (key: string) => key === 'seed' || key.endsWith('.seed');
 
-/** The numbers summarised per run, from metrics.json (fractions; null when the run has none). */
-export const VALUES = ['trainingAccuracy', 'deploymentAccuracy', 'fpr', 'fnr', 'trainSplitAccuracy', 'fpir', 'fnir', 'eer', 'auc', 'fnirAtFpir10'] as const;
+/**
+ * The numbers summarised per run, from metrics.json (fractions; null when the run has none):
+ * Table I's four columns (heldOutAccuracy is its "training accuracy", on the held-out 20 %), then
+ * the training split's own accuracy and the open-set measures.
+ */
+export const VALUES = [...TABLE_ONE_COLUMNS, 'trainSplitAccuracy', 'fpir', 'fnir', 'eer', 'auc', 'fnirAtFpir10'] as const;
 
-type M = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+const num = (x: NumberOrNull | undefined): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 
-export function metricsRow(m: M): Record<(typeof VALUES)[number], number | null> {
+export function metricsRow(m: RunMetrics): Record<(typeof VALUES)[number], number | null> {
+  const v = m.openSet.verification;
   return {
-    trainingAccuracy: num(m.tableI?.trainingAccuracy), deploymentAccuracy: num(m.tableI?.deploymentAccuracy),
-    fpr: num(m.tableI?.fpr), fnr: num(m.tableI?.fnr), trainSplitAccuracy: num(m.train?.accuracy),
-    fpir: num(m.deployment?.standard?.fpir), fnir: num(m.deployment?.standard?.fnir),
-    eer: num(m.openSet?.verification?.eer?.eer), auc: num(m.openSet?.verification?.auc),
-    fnirAtFpir10: num((m.openSet?.fnirAtFpir as M[] | undefined)?.find((t) => t.targetFpir === 0.1)?.fnir),
+    heldOutAccuracy: num(m.tableI?.heldOutAccuracy), deploymentAccuracy: num(m.tableI?.deploymentAccuracy),
+    fpr: num(m.tableI?.fpr), fnr: num(m.tableI?.fnr), trainSplitAccuracy: num(m.train.trainSplitAccuracy),
+    fpir: num(m.deployment?.standard.fpir), fnir: num(m.deployment?.standard.fnir),
+    eer: num(v?.eer.eer), auc: num(v?.auc),
+    fnirAtFpir10: num(m.openSet.fnirAtFpir.find((t) => t.targetFpir === 0.1)?.fnir),
   };
 }
 
@@ -51,6 +57,8 @@ export interface SummaryResult {
   finished: number;
   total: number;
   missing: string[];
+  /** finished runs whose metrics.json could not be used, each with the reason */
+  unreadable: string[];
   runs: Row[];
   groups: Row[];
   tableI: TableOneRow[];
@@ -67,14 +75,16 @@ export async function writeSummary(g: Grid, opts: { engine?: 'typescript' } = {}
   const runs: Row[] = [];
   const single = new Map<string, TableOneRow>();
   const missing: string[] = [];
+  const unreadable: string[] = [];
   for (const run of g.runs) {
     const where = locateRun(g, run);
-    const m = where.state === 'finished' ? (readJson(join(where.dir, 'metrics.json')) as M | undefined) : undefined;
-    if (!m || where.state !== 'finished') { missing.push(run.id); continue; }
+    if (where.state !== 'finished') { missing.push(run.id); continue; }
+    const { metrics: m, problem } = readRunMetrics(where.dir);
+    if (!m) { missing.push(run.id); unreadable.push(`${run.id}: ${problem}`); continue; }
     const group = groupLabel(g, run);
     runs.push({
-      run: run.id, group, ...(g.spec.runs ? { arm: run.arm } : {}), ...run.axes, kind: String(m.method?.kind ?? ''),
-      method: String(m.method?.label ?? m.model ?? ''), randomWeights: m.stamp !== undefined,
+      run: run.id, group, ...(g.spec.runs ? { arm: run.arm } : {}), ...run.axes, kind: m.method.kind,
+      method: m.method.label ?? m.model, randomWeights: m.stamp !== undefined,
       ...metricsRow(m), dir: where.dir,
     });
     if (!single.has(group)) single.set(group, { ...tableOneRow(loadRun(where.dir)), method: group });
@@ -85,18 +95,18 @@ export async function writeSummary(g: Grid, opts: { engine?: 'typescript' } = {}
   // Table I: means (± sd over seeds); a group of one run keeps that run's 95 % intervals
   const tableI: TableOneRow[] = groups.map((r) => (r.n === 1 ? single.get(String(r.group))! : {
     method: `${r.group} (mean of ${r.n})`,
-    trainingAccuracy: r.trainingAccuracy_mean as number | null, deploymentAccuracy: r.deploymentAccuracy_mean as number | null,
+    heldOutAccuracy: r.heldOutAccuracy_mean as number | null, deploymentAccuracy: r.deploymentAccuracy_mean as number | null,
     fpr: r.fpr_mean as number | null, fnr: r.fnr_mean as number | null,
   }));
   const seeded = axisKeys.some(isSeedAxis);
   const t1rows = groups.map((r) => ({
     method: String(r.group), n: r.n,
-    ...Object.fromEntries(['trainingAccuracy', 'deploymentAccuracy', 'fpr', 'fnr'].map((v) =>
-      [v, r.n === 1 ? tableOneCells([single.get(String(r.group))!])[1]![['trainingAccuracy', 'deploymentAccuracy', 'fpr', 'fnr'].indexOf(v) + 1]! : pm(r[`${v}_mean`]!, r[`${v}_sd`]!, r.n!)])),
+    ...Object.fromEntries(TABLE_ONE_COLUMNS.map((v, i) =>
+      [v, r.n === 1 ? tableOneCells([single.get(String(r.group))!])[1]![i + 1]! : pm(r[`${v}_mean`]!, r[`${v}_sd`]!, r.n!)])),
   }));
-  const paper = PAPER_TABLE_I.map((p) => ({ method: p.method, n: '', ...Object.fromEntries(tableOneCells([p])[1]!.slice(1).map((c, i) => [['trainingAccuracy', 'deploymentAccuracy', 'fpr', 'fnr'][i]!, c])) }));
-  const heads = { method: 'Method', trainingAccuracy: 'Training acc (%)', deploymentAccuracy: 'Deployment acc (%)', fpr: 'FPR (%)', fnr: 'FNR (%)', n: 'runs' };
-  const tableIMarkdown = markdown([...t1rows, ...paper], ['method', 'trainingAccuracy', 'deploymentAccuracy', 'fpr', 'fnr', 'n'], heads);
+  const paper = PAPER_TABLE_I.map((p) => ({ method: p.method, n: '', ...Object.fromEntries(tableOneCells([p])[1]!.slice(1).map((c, i) => [TABLE_ONE_COLUMNS[i]!, c])) }));
+  const heads = { ...TABLE_ONE_HEADERS, n: 'runs' };
+  const tableIMarkdown = markdown([...t1rows, ...paper], ['method', ...TABLE_ONE_COLUMNS, 'n'], heads);
   const open = groups.map((r) => ({
     method: String(r.group), n: r.n,
     ...Object.fromEntries(['fpir', 'fnir', 'eer', 'auc', 'fnirAtFpir10'].map((v) => [v, pm(r[`${v}_mean`]!, r[`${v}_sd`]!, r.n!)])),
@@ -117,10 +127,10 @@ export async function writeSummary(g: Grid, opts: { engine?: 'typescript' } = {}
       name, k: rs.map((r) => Number(r[K_AXIS])), mean: rs.map((r) => Number(r[`${v}_mean`] ?? NaN)), sd: rs.map((r) => Number(r[`${v}_sd`] ?? 0)),
     }));
     figures.push(
-      { name: 'kshot-accuracy', title: `${g.spec.name}: closed-set accuracy vs K`, figure: kShotCurveFigure(series('trainingAccuracy'), { title: `${g.spec.name}: closed-set accuracy on the 20 % split vs K (mean ± sd over seeds)` }) },
+      { name: 'kshot-accuracy', title: `${g.spec.name}: closed-set accuracy vs K`, figure: kShotCurveFigure(series('heldOutAccuracy'), { title: `${g.spec.name}: closed-set accuracy on the 20 % split vs K (mean ± sd over seeds)` }) },
       { name: 'kshot-deployment', title: `${g.spec.name}: deployment accuracy vs K`, figure: kShotCurveFigure(series('deploymentAccuracy'), { title: `${g.spec.name}: deployment accuracy (paper accounting) vs K`, yTitle: 'deployment accuracy' }) },
     );
-    kCsv = kShotCsv(series('trainingAccuracy').map((s) => ({ ...s, name: `${s.name} [closed-set]` }))) +
+    kCsv = kShotCsv(series('heldOutAccuracy').map((s) => ({ ...s, name: `${s.name} [closed-set]` }))) +
       kShotCsv(series('deploymentAccuracy').map((s) => ({ ...s, name: `${s.name} [deployment]` }))).split('\n').slice(1).join('\n');
   }
 
@@ -136,6 +146,7 @@ export async function writeSummary(g: Grid, opts: { engine?: 'typescript' } = {}
   const md = [
     `# Grid ${g.spec.name}`, '', g.spec.description ?? '', '',
     `Finished runs: ${runs.length} of ${g.runs.length}${missing.length ? ` (not finished: ${missing.join(', ')})` : ''}. Summary engine: ${engineNote}.`,
+    ...unreadable.map((u) => `\nLeft out, metrics.json unusable: ${u}`),
     runs.some((r) => r.randomWeights) ? '\nRuns marked randomWeights used a random-init CLIP: a pipeline check, not a result.' : '', '',
     `## Table I layout (%)${seeded ? ': mean ± sd over seeds' : ''}; single runs carry 95 % intervals in brackets; the paper's rows last`, '', tableIMarkdown,
     '## Open-set measures beside it (ISO/IEC 19795-1; per deployment subject, and EER/AUC of image-to-class verification, FNIR at FPIR 0.1 over single images), %', '',
@@ -145,5 +156,5 @@ export async function writeSummary(g: Grid, opts: { engine?: 'typescript' } = {}
   writeFileAtomic(join(dir, 'summary.md'), md);
   for (const f of figures) writeFileAtomic(join(dir, `${f.name}.html`), standaloneFigureHtml(f.figure, f.title));
   if (kCsv) writeFileAtomic(join(dir, 'kshot.csv'), kCsv);
-  return { dir, engine: agg.engine, finished: runs.length, total: g.runs.length, missing, runs, groups, tableI, tableIMarkdown, figures };
+  return { dir, engine: agg.engine, finished: runs.length, total: g.runs.length, missing, unreadable, runs, groups, tableI, tableIMarkdown, figures };
 }

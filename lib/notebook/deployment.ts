@@ -88,10 +88,10 @@ export function decisionRows(report: DeploymentReport | null): Record<string, st
 
 /** The run's open-set numbers over single images: FNIR at fixed FPIR, TAR at fixed FAR (image vs prompt). */
 export function openSetRows(run: LoadedRun): Record<string, string | number>[] {
-  const os = (run.metrics?.openSet ?? {}) as { fnirAtFpir?: { targetFpir: number; threshold: number | null; fnir: number; fpir: number }[]; verification?: { tarAtFar?: { targetFar: number; threshold: number; far: number; tar: number }[] } | null };
+  const os = run.metrics?.openSet;
   const f = (x: number | null | undefined, d = 3) => (typeof x === 'number' && Number.isFinite(x) ? Number(x.toFixed(d)) : 'n/a');
   return [
-    ...(os.fnirAtFpir ?? []).map((r) => ({ measure: `FNIR at FPIR ≤ ${r.targetFpir}`, value: f(r.fnir), 'achieved rate': f(r.fpir), threshold: f(r.threshold) })),
-    ...(os.verification?.tarAtFar ?? []).map((r) => ({ measure: `TAR at FAR ≤ ${r.targetFar}`, value: f(r.tar), 'achieved rate': f(r.far), threshold: f(r.threshold) })),
+    ...(os?.fnirAtFpir ?? []).map((r) => ({ measure: `FNIR at FPIR ≤ ${r.targetFpir}`, value: f(r.fnir), 'achieved rate': f(r.fpir), threshold: f(r.threshold) })),
+    ...(os?.verification?.tarAtFar ?? []).map((r) => ({ measure: `TAR at FAR ≤ ${r.targetFar}`, value: f(r.tar), 'achieved rate': f(r.far), threshold: f(r.threshold) })),
   ];
 }

@@ -46,7 +46,7 @@ const pct = (mean: unknown, sd?: unknown) => (typeof mean !== 'number' || !Numbe
 export function gridGroupRows(s: SummaryResult): Record<string, string | number>[] {
   return s.groups.map((g) => ({
     group: String(g.group), runs: Number(g.n),
-    'closed-set acc': pct(g.trainingAccuracy_mean, g.trainingAccuracy_sd),
+    'closed-set acc': pct(g.heldOutAccuracy_mean, g.heldOutAccuracy_sd),
     'deployment acc': pct(g.deploymentAccuracy_mean, g.deploymentAccuracy_sd),
     FPR: pct(g.fpr_mean, g.fpr_sd), FNR: pct(g.fnr_mean, g.fnr_sd),
     FPIR: pct(g.fpir_mean, g.fpir_sd), FNIR: pct(g.fnir_mean, g.fnir_sd),
@@ -58,7 +58,7 @@ export function gridGroupRows(s: SummaryResult): Record<string, string | number>
 export function gridMeasures(s: SummaryResult): BarGroup[] {
   return s.tableI.map((t) => ({
     name: t.method,
-    values: { 'closed-set accuracy': t.trainingAccuracy, 'deployment accuracy': t.deploymentAccuracy, FPR: t.fpr, FNR: t.fnr },
+    values: { 'closed-set accuracy': t.heldOutAccuracy, 'deployment accuracy': t.deploymentAccuracy, FPR: t.fpr, FNR: t.fnr },
   }));
 }
 
@@ -84,11 +84,11 @@ export function nameConfoundRows(s: SummaryResult, axis = 'prompt.names'): Recor
   const promptOf = (g: Record<string, unknown>) => firstPrompt(s.runs.find((r) => r.group === g.group)?.dir);
   return real.map((r) => {
     const n = s.groups.find((g) => g[axis] === 'neutral' && key(g) === key(r));
-    const d = n && typeof r.trainingAccuracy_mean === 'number' && typeof n.trainingAccuracy_mean === 'number' ? n.trainingAccuracy_mean - r.trainingAccuracy_mean : null;
+    const d = n && typeof r.heldOutAccuracy_mean === 'number' && typeof n.heldOutAccuracy_mean === 'number' ? n.heldOutAccuracy_mean - r.heldOutAccuracy_mean : null;
     return {
       group: String(r.group).replace(/, names=real$/, ''),
-      'real names': pct(r.trainingAccuracy_mean, r.trainingAccuracy_sd),
-      'neutral names': n ? pct(n.trainingAccuracy_mean, n.trainingAccuracy_sd) : 'not run',
+      'real names': pct(r.heldOutAccuracy_mean, r.heldOutAccuracy_sd),
+      'neutral names': n ? pct(n.heldOutAccuracy_mean, n.heldOutAccuracy_sd) : 'not run',
       'neutral − real': d === null ? 'n/a' : `${d >= 0 ? '+' : ''}${(100 * d).toFixed(1)} pts`,
       'prompt (real)': promptOf(r), 'prompt (neutral)': n ? promptOf(n) : '',
     };

@@ -31,18 +31,18 @@ const pct = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? `${(1
 
 /** The run's headline numbers (closed set, the paper's deployment measures, ISO open-set, verification). */
 export function headlineRows(run: LoadedRun): Record<string, string>[] {
-  const m = run.metrics ?? {};
-  const d = m.deployment ?? null;
-  const v = m.openSet?.verification ?? null;
-  const ci = (i?: { lower: number; upper: number } | null) => (i ? ` [${pct(i.lower)}, ${pct(i.upper)}]` : '');
+  const m = run.metrics;
+  const d = m?.deployment ?? null;
+  const v = m?.openSet.verification ?? null;
+  const ci = (i?: { lower: number | null; upper: number | null } | null) => (i ? ` [${pct(i.lower)}, ${pct(i.upper)}]` : '');
   return [
-    { measure: 'closed-set top-1 accuracy (held-out 20 %)', value: pct(m.closedSet?.accuracy) + ci(m.closedSet?.wilson95), detail: `${m.closedSet?.images ?? '?'} images, chance ${pct(m.closedSet?.chance)}` },
-    { measure: 'deployment accuracy (paper)', value: pct(d?.accuracy) + ci(d?.bootstrap95?.accuracy), detail: d ? `TP ${d.tp}, FN ${d.fn}, FP ${d.fp}, TN ${d.tn}, threshold ${d.threshold ?? '?'}` : 'no deployment session' },
+    { measure: 'closed-set top-1 accuracy (held-out 20 %)', value: pct(m?.closedSet.accuracy) + ci(m?.closedSet.wilson95), detail: `${m?.closedSet.images ?? '?'} images, chance ${pct(m?.closedSet.chance)}` },
+    { measure: 'deployment accuracy (paper)', value: pct(d?.accuracy) + ci(d?.bootstrap95?.accuracy), detail: d ? `TP ${d.tp}, FN ${d.fn}, FP ${d.fp}, TN ${d.tn}, threshold ${d.threshold}` : 'no deployment session' },
     { measure: 'FPR (paper): enrolled people mishandled', value: pct(d?.fpr), detail: '' },
     { measure: 'FNR (paper): unknown people let in', value: pct(d?.fnr), detail: '' },
-    { measure: 'FPIR / FNIR (ISO/IEC 19795-1)', value: d?.standard ? `${pct(d.standard.fpir)} / ${pct(d.standard.fnir)}` : 'n/a', detail: 'same threshold, per subject' },
-    { measure: 'verification AUC (image vs prompt)', value: typeof v?.auc === 'number' ? v.auc.toFixed(3) : 'n/a', detail: v?.eer ? `EER ${pct(v.eer.eer)}` : '' },
-    ...(m.stamp ? [{ measure: 'stamp', value: String(typeof m.stamp === 'string' ? m.stamp : 'random weights'), detail: 'the demo proves the pipeline, not CLIP' }] : []),
+    { measure: 'FPIR / FNIR (ISO/IEC 19795-1)', value: d ? `${pct(d.standard.fpir)} / ${pct(d.standard.fnir)}` : 'n/a', detail: 'same threshold, per subject' },
+    { measure: 'verification AUC (image vs prompt)', value: v ? v.auc.toFixed(3) : 'n/a', detail: v ? `EER ${pct(v.eer.eer)}` : '' },
+    ...(m?.stamp ? [{ measure: 'stamp', value: m.stamp, detail: 'the demo proves the pipeline, not CLIP' }] : []),
   ];
 }
 

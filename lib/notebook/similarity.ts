@@ -18,6 +18,7 @@ import { loadTextTower } from '../services/checkpoint.ts';
 import type { ExperimentConfig } from '../experiment/config.ts';
 import { repoRoot } from '../util/paths.ts';
 import { loadExperimentModel } from '../services/model-source.ts';
+import { readRunMetrics } from '../report/read-metrics.ts';
 import { cosineMatrix, crossSimilarityFigure, crossSimilarityStats, similarityBlocks, similarityHeatmapFigure } from '../figures/similarity.ts';
 import type { Figure } from '../figures/types.ts';
 
@@ -52,7 +53,10 @@ function readJson<T>(path: string): T {
 export async function runSimilarity(runDir: string): Promise<RunSimilarity> {
   const cfg = readJson<ExperimentConfig>(join(runDir, 'config.json'));
   const env = readJson<{ experimentFile?: string }>(join(runDir, 'env.json'));
-  const metrics = readJson<{ classes: { id: string; prompt: string }[] }>(join(runDir, 'metrics.json'));
+  const { metrics, problem } = readRunMetrics(runDir);
+  if (!metrics) throw new Error(problem);
+  const prompts = metrics.classes.flatMap((c) => (c.prompt === null ? [] : [c.prompt]));
+  if (prompts.length !== metrics.classes.length) throw new Error(`${runDir}: method ${metrics.method.kind} has no prompts; the image × prompt similarity needs a CLIP run`);
   const feats = readJson<{ labels: string[]; dim: number; features: number[] }>(join(runDir, 'features.json'));
   const file = env.experimentFile ?? join(repoRoot, 'experiments', 'x.json');
   const baseDir = dirname(isAbsolute(file) ? file : resolve(repoRoot, file));
@@ -60,7 +64,6 @@ export async function runSimilarity(runDir: string): Promise<RunSimilarity> {
   await initTf({ quiet: true });
   const { model } = await loadExperimentModel(cfg, baseDir);
   try {
-    const prompts = metrics.classes.map((c) => c.prompt);
     const tokens = ClipTokenizer.load().tokenize(prompts, model.cfg.text.contextLength).tokens;
     const encode = () => tf.tidy(() => l2normalize(model.encodeText(tokens)).arraySync() as number[][]);
     const before = encode();

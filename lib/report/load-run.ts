@@ -1,11 +1,9 @@
 /**
- * Reads a results folder (as `lib/experiment/evaluate.ts` and the runner write it) into plain
- * objects for the report. Every part is optional: a missing or unreadable file becomes a note in
- * `missing`, never an exception, so a half-finished run still gets a report saying what is absent.
+ * Reads a results folder (as lib/experiment/outputs.ts writes it) into plain objects for the
+ * report. Every part is optional: a missing or unreadable file becomes a note in `missing`, never
+ * an exception, so a half-finished run still gets a report saying what is absent.
  *
- *   metrics.json      {stamp?, closedSet {accuracy, confusion {labels, matrix}, cmc, wilson95},
- *                      deployment {tp, fn, fp, tn, accuracy, fpr, fnr, standard, decisions, ...} | null,
- *                      openSet {det {thresholds, fpir, fnir}, verification {auc, eer, ...}}}
+ *   metrics.json      a RunMetrics (lib/report/run-metrics.ts), checked against its schema
  *   config.json       the resolved ExperimentConfig
  *   train-log.csv     step,epoch,lr,loss,batch_accuracy,ms
  *   predictions.csv   kind,path,subject,known,truth,prediction,confidence,accepted
@@ -15,31 +13,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCsv, parsePredictionsCsv, type PredictionRow } from '../eval/predictions.ts';
-import type { Interval } from '../eval/stats.ts';
 import type { TrainStep } from '../figures/training.ts';
+import { readRunMetrics } from './read-metrics.ts';
+import type { RunMetrics } from './run-metrics.ts';
 
 type Obj = Record<string, unknown>;
-
-export interface RunMetrics {
-  stamp?: unknown;
-  closedSet?: {
-    accuracy?: number; images?: number; chance?: number; wilson95?: Interval; bootstrap95?: Interval | null;
-    cmc?: number[]; confusion?: { labels: string[]; matrix: number[][] };
-  } & Obj;
-  deployment?: ({
-    tp: number; fn: number; fp: number; tn: number; accuracy: number; fpr: number; fnr: number;
-    threshold?: number; subjects?: number; standard?: Obj; bootstrap95?: { accuracy?: Interval } | null;
-    decisions?: Obj[]; identityConfusion?: { labels: string[]; matrix: number[][] };
-  } & Obj) | null;
-  openSet?: {
-    det?: { thresholds?: (number | null)[]; fpir: number[]; fnir: number[] };
-    verification?: ({ auc?: number; eer?: { eer: number; threshold: number }; roc?: { fpr: number[]; tpr: number[] } } & Obj) | null;
-    fnirAtFpir?: Obj[];
-  } & Obj;
-  train?: { losses?: number[]; accuracy?: number } & Obj;
-  /** Table I's training-accuracy column when the runner records it apart from closedSet */
-  trainAccuracy?: number;
-}
 
 export interface LoadedRun {
   dir: string;
@@ -77,8 +55,8 @@ export function parseTrainLog(text: string): (TrainStep & { epoch?: number; ms?:
 
 export function loadRun(dir: string): LoadedRun {
   const missing: string[] = [];
-  const metrics = readJson(join(dir, 'metrics.json'), missing) as RunMetrics | null;
-  if (!metrics && !missing.length) missing.push('metrics.json: not found (the run has not been evaluated yet)');
+  const { metrics, problem } = readRunMetrics(dir);
+  if (problem) missing.push(problem);
   const config = readJson(join(dir, 'config.json'), missing) as Obj | null;
   if (!config) missing.push('config.json: not found');
 
