@@ -17,7 +17,7 @@ import { LOADER_LINE, checkFiles, checkNotebook, notebookJson, stripNotebook, ty
 import { countOutputs, listNotebooks } from '../scripts/notebooks/execute.ts';
 import { typecheckNotebooks } from '../scripts/notebooks/typecheck.ts';
 import { SMOKE_SETS, findFinishedRun, repoPath, runOrReuse, runSets } from '../lib/notebook/runs.ts';
-import { gridGroupRows, gridMeasures, nameConfoundRows, runGridFile } from '../lib/notebook/grids.ts';
+import { NAME_MODE_MEASURES, gridGroupRows, gridMeasures, nameConfoundRows, nameModeMeasures, runGridFile } from '../lib/notebook/grids.ts';
 import { decisionRows, defaultThresholds, openSetRows, runDeployment, sweepFigure, sweepTable, thresholdSweep } from '../lib/notebook/deployment.ts';
 import { runSimilarity, similarityFigures, similaritySummary } from '../lib/notebook/similarity.ts';
 import { contactSheetPanels, datasetTotals, detectionPanels, experimentDataset, identityRows, prepareRows, prepareSubset, sampleEntries, splitRows } from '../lib/notebook/data.ts';
@@ -34,8 +34,8 @@ const NOTEBOOKS = listNotebooks();
 
 // ---------------------------------------------------------------- the stored notebooks
 
-test('eight notebooks, stored stripped, each opening with the intended-use note and one parameters cell', () => {
-  assert.deepEqual(NOTEBOOKS.map((p) => basename(p).slice(0, 3)), ['01-', '02-', '03-', '04-', '05-', '06-', '07-', '08-']);
+test('nine notebooks, stored stripped, each opening with the intended-use note and one parameters cell', () => {
+  assert.deepEqual(NOTEBOOKS.map((p) => basename(p).slice(0, 3)), ['01-', '02-', '03-', '04-', '05-', '06-', '07-', '08-', '09-']);
   assert.deepEqual(checkFiles(NOTEBOOKS), []);
 });
 
@@ -199,33 +199,44 @@ test('similarity: before/after matrices; the finetuned image × prompt argmax is
   });
   const summary = similaritySummary(s);
   assert.equal(summary[0]!.before, summary[0]!.after, 'the image tower is frozen');
+  assert.ok(s.described, 'a synthetic set: its people in words too');
+  assert.match(s.described.prompts[0]!, /named a (man|woman) with [a-z]/);
+  assert.equal(s.described.imagePrompt.length, n);
+  assert.ok('described, zero-shot' in summary[3]!);
   const figs = similarityFigures(s);
-  assert.deepEqual(Object.keys(figs), ['imageImage', 'promptBefore', 'promptAfter', 'imagePromptBefore', 'imagePromptAfter']);
-  assert.deepEqual([figs.promptBefore.data[0]!.zmin, figs.promptBefore.data[0]!.zmax], [figs.promptAfter.data[0]!.zmin, figs.promptAfter.data[0]!.zmax], 'one colour range');
+  assert.deepEqual(Object.keys(figs), ['imageImage', 'promptPrompt', 'imagePrompt']);
+  assert.equal(figs.imagePrompt.data.length, 3, 'named before, named after, described: side by side');
+  assert.ok(figs.imagePrompt.data.every((t) => t.coloraxis === 'coloraxis' && t.zmin === undefined), 'one colour scale');
+  assert.deepEqual(figs.imagePrompt.data.map((t) => t.xaxis), ['x', 'x2', 'x3']);
 });
 
-test('grids: a shard of a grid runs through lib/grid; group rows, the name-confound pairs; a failed run fails the notebook', async () => {
+test('grids: a shard of a grid runs through lib/grid; group rows, real / neutral / described names side by side; a failed run fails the notebook', async () => {
   const gridFile = join(work, 'names.grid.json');
   writeFileSync(gridFile, JSON.stringify({
     name: 'nbnames', base: basename(experiment), set: { 'training.epochs': 1 }, resultsDir: join(work, 'grids', 'nbnames'),
     runs: [{ id: 'ft', label: 'finetune' }, { id: 'zs', label: 'zero-shot', set: { 'method.kind': 'clip-zero-shot' } }],
-    product: { 'prompt.names': ['real', 'neutral'], seed: [0, 1] },
+    product: { 'prompt.names': ['real', 'neutral', 'description'], seed: [0, 1] },
   }));
   const half = await runGridFile(gridFile, { shard: '0/2' });
-  assert.equal(half.ran.length, 4, 'every 2nd of 8 runs: seed 0 of each group');
+  assert.equal(half.ran.length, 6, 'every 2nd of 12 runs: seed 0 of each group');
   const s = half.summary;
-  assert.equal(s.finished, 4);
+  assert.equal(s.finished, 6);
   const rows = gridGroupRows(s);
-  assert.equal(rows.length, 4);
+  assert.equal(rows.length, 6);
   assert.match(String(rows[0]!['closed-set acc']), /%$/);
   const nc = nameConfoundRows(s);
-  assert.equal(nc.length, 2, 'one pair per arm');
+  assert.equal(nc.length, 2, 'one row per arm');
+  assert.equal(nc[0]!.chance, '33.3 %', 'one over the 3 enrolled people');
   assert.match(nc[0]!['prompt (real)']!, /named Person|named [A-Z]/);
   assert.match(nc[0]!['prompt (neutral)']!, /person A$/, 'the control is in effect in the trained prompts');
   assert.match(nc[0]!['neutral − real']!, /pts$/);
-  assert.equal(gridMeasures(s).length, 4);
+  assert.match(nc[0]!['prompt (description)']!, /named a (man|woman) with [a-z]/, 'the person in words, no name');
+  assert.match(nc[0]!['description, no name']!, /%$/);
+  const modes = nameModeMeasures(s);
+  assert.deepEqual(modes.map((m) => Object.keys(m.values)), [NAME_MODE_MEASURES, NAME_MODE_MEASURES]);
+  assert.equal(gridMeasures(s).length, 6);
   const again = await runGridFile(gridFile, { shard: '0/2' });
-  assert.deepEqual([again.ran.length, again.skipped.length], [0, 4], 'finished runs are reused');
+  assert.deepEqual([again.ran.length, again.skipped.length], [0, 6], 'finished runs are reused');
 
   const badFile = join(work, 'bad.grid.json');
   writeFileSync(badFile, JSON.stringify({ name: 'nbbad', base: basename(experiment), resultsDir: join(work, 'grids', 'nbbad'), runs: [{ id: 'x', set: { 'method.kind': 'face-match', 'method.embedder': 'onnx:no/such-model' } }] }));

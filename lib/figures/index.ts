@@ -10,3 +10,5 @@ export * from './image-panels.ts';
 export * from './lines.ts';
 export * from './bars.ts';
 export * from './scaling.ts';
+export * from './side-by-side.ts';
+export * from './pretrain-curves.ts';

@@ -30,7 +30,7 @@ export { evaluateDetection } from '../preprocess/evaluate-detection.ts';
 export { experimentDataset, identityRows, datasetTotals, splitRows, sampleEntries, detectionPanels, detectionRows, prepareSubset, contactSheetPanels, prepareRows } from './data.ts';
 
 // notebooks 4–5: ablation grids (lib/grid, as `clipface grid`)
-export { runGridFile, gridGroupRows, gridMeasures, nameConfoundRows, showGridFigures } from './grids.ts';
+export { runGridFile, gridGroupRows, gridMeasures, nameConfoundRows, nameModeMeasures, NAME_MODE_MEASURES, showGridFigures } from './grids.ts';
 
 // notebook 6: deployment and open set
 export { thresholdSweep, sweepFigure, sweepTable, deploymentAt, deploymentOptions, runDeployment, decisionRows, openSetRows, defaultThresholds } from './deployment.ts';
@@ -41,3 +41,6 @@ export { runSimilarity, similaritySummary, similarityFigures } from './similarit
 // notebook 8: scaling
 export { measureScaling } from '../experiment/scaling.ts';
 export { latestBenchTextSteps, scalingSeries } from './bench.ts';
+
+// notebook 9: the teaching CLIP
+export { loadPretrainReport, pretrainRows, pretrainFigures, unseenStudy, unseenPanels, attributeRows, attributeBars, identificationRows, identificationFigure } from './teaching.ts';

@@ -27,6 +27,11 @@ export function describeTraits(t: IdentityTraits): string {
   return [`a ${t.gender} with ${nouns.join(', ')}`, ...predicates].join(', ');
 }
 
+/** Whether `identityDescriptions` can describe this manifest's people (a `data synth` set). */
+export function describable(manifest: Pick<Manifest, 'generator'>): boolean {
+  return manifest.generator?.name === GENERATOR && typeof manifest.generator.seed === 'number';
+}
+
 /** The enrolled people of a `data synth` manifest, drawn again from its generator seed, by identity id. */
 export function synthFacesOf(manifest: Manifest, root: string): Map<string, SynthFace> {
   const file = join(root, 'manifest.json');
