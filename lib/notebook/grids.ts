@@ -62,38 +62,73 @@ export function gridMeasures(s: SummaryResult): BarGroup[] {
   }));
 }
 
-function firstPrompt(dir: unknown): string {
+/** The first class's prompt as trained, and how many classes the run had (for chance = 1 / classes). */
+function runClasses(dir: unknown): { prompt: string; classes: number } {
   const p = typeof dir === 'string' ? join(dir, 'metrics.json') : '';
-  if (!p || !existsSync(p)) return '';
+  if (!p || !existsSync(p)) return { prompt: '', classes: 0 };
   try {
-    return String((JSON.parse(readFileSync(p, 'utf8')) as { classes?: { prompt?: string }[] }).classes?.[0]?.prompt ?? '');
+    const classes = (JSON.parse(readFileSync(p, 'utf8')) as { classes?: { prompt?: string }[] }).classes ?? [];
+    return { prompt: String(classes[0]?.prompt ?? ''), classes: classes.length };
   } catch {
-    return '';
+    return { prompt: '', classes: 0 };
   }
 }
 
+const MODES = ['real', 'neutral', 'description'] as const;
+const MODE_COLUMN: Record<(typeof MODES)[number], string> = { real: 'real names', neutral: 'neutral names', description: 'description, no name' };
+
+/** Groups that differ only in `axis`, keyed by everything else, with the group of each mode. */
+function byNameMode(s: SummaryResult, axis: string): { label: string; modes: Partial<Record<(typeof MODES)[number], Record<string, unknown>>> }[] {
+  const key = (g: Record<string, unknown>) => Object.entries(g).filter(([k]) => k !== axis && k !== 'group' && k !== 'n' && !k.endsWith('_mean') && !k.endsWith('_sd')).map(([k, v]) => `${k}=${v}`).join(' ');
+  const out = new Map<string, { label: string; modes: Partial<Record<(typeof MODES)[number], Record<string, unknown>>> }>();
+  for (const g of s.groups) {
+    const mode = MODES.find((m) => m === g[axis]);
+    if (!mode) continue;
+    const k = key(g);
+    if (!out.has(k)) out.set(k, { label: String(g.group).replace(new RegExp(`, names=${mode}$`), ''), modes: {} });
+    out.get(k)!.modes[mode] = g;
+  }
+  return [...out.values()].filter((x) => x.modes.real);
+}
+
 /**
- * The name-confound control: each group with real names beside the same group with neutral names
- * ("person A", …), closed-set accuracy of both and the difference, and the prompts as trained
- * (first person, first seed) so the control is visibly in effect. Needs a `prompt.names` axis.
+ * What fills {name}, side by side: each group with real names beside the same group with neutral
+ * names ("person A", …: the name-confound control) and with the person described in words and no
+ * name (when the grid has it); closed-set accuracy of each, neutral − real, and the prompts as
+ * trained (first person, first seed) so each mode is visibly in effect. Needs a `prompt.names` axis.
  */
 export function nameConfoundRows(s: SummaryResult, axis = 'prompt.names'): Record<string, string>[] {
-  const key = (g: Record<string, unknown>) => Object.entries(g).filter(([k]) => k !== axis && k !== 'group' && k !== 'n' && !k.endsWith('_mean') && !k.endsWith('_sd')).map(([k, v]) => `${k}=${v}`).join(' ');
-  const real = s.groups.filter((g) => g[axis] === 'real');
-  if (!real.length) return [{ note: `this grid has no ${axis} axis with a "real" value` }];
-  const promptOf = (g: Record<string, unknown>) => firstPrompt(s.runs.find((r) => r.group === g.group)?.dir);
-  return real.map((r) => {
-    const n = s.groups.find((g) => g[axis] === 'neutral' && key(g) === key(r));
-    const d = n && typeof r.heldOutAccuracy_mean === 'number' && typeof n.heldOutAccuracy_mean === 'number' ? n.heldOutAccuracy_mean - r.heldOutAccuracy_mean : null;
+  const sets = byNameMode(s, axis);
+  if (!sets.length) return [{ note: `this grid has no ${axis} axis with a "real" value` }];
+  const described = sets.some((x) => x.modes.description);
+  const first = (g: Record<string, unknown> | undefined) => runClasses(g ? s.runs.find((r) => r.group === g.group)?.dir : undefined);
+  const promptOf = (g: Record<string, unknown> | undefined) => first(g).prompt;
+  return sets.map(({ label, modes: { real: r, neutral: n, description: w } }) => {
+    const d = n && typeof r!.heldOutAccuracy_mean === 'number' && typeof n.heldOutAccuracy_mean === 'number' ? n.heldOutAccuracy_mean - r!.heldOutAccuracy_mean : null;
+    const classes = first(r).classes;
     return {
-      group: String(r.group).replace(/, names=real$/, ''),
-      'real names': pct(r.heldOutAccuracy_mean, r.heldOutAccuracy_sd),
+      group: label,
+      chance: classes ? pct(1 / classes) : 'n/a',
+      'real names': pct(r!.heldOutAccuracy_mean, r!.heldOutAccuracy_sd),
       'neutral names': n ? pct(n.heldOutAccuracy_mean, n.heldOutAccuracy_sd) : 'not run',
       'neutral − real': d === null ? 'n/a' : `${d >= 0 ? '+' : ''}${(100 * d).toFixed(1)} pts`,
-      'prompt (real)': promptOf(r), 'prompt (neutral)': n ? promptOf(n) : '',
+      ...(described ? { 'description, no name': w ? pct(w.heldOutAccuracy_mean, w.heldOutAccuracy_sd) : 'not run' } : {}),
+      'prompt (real)': promptOf(r), 'prompt (neutral)': promptOf(n),
+      ...(described ? { 'prompt (description)': promptOf(w) } : {}),
     };
   });
 }
+
+/** Closed-set accuracy per group and name mode, for grouped bars (one group per arm × template). */
+export function nameModeMeasures(s: SummaryResult, axis = 'prompt.names'): BarGroup[] {
+  return byNameMode(s, axis).map(({ label, modes }) => ({
+    name: label,
+    values: Object.fromEntries(MODES.filter((m) => modes[m]).map((m) => [MODE_COLUMN[m], typeof modes[m]!.heldOutAccuracy_mean === 'number' ? modes[m]!.heldOutAccuracy_mean as number : null])),
+  }));
+}
+
+/** The measures `nameModeMeasures` fills, in bar order. */
+export const NAME_MODE_MEASURES: readonly string[] = MODES.map((m) => MODE_COLUMN[m]);
 
 /** Show the grid summary's figures (Table I layout; K-shot curves when the grid has a kShot axis), or the named ones. */
 export async function showGridFigures(s: SummaryResult, names?: readonly string[]): Promise<void> {

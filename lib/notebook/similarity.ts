@@ -8,6 +8,9 @@
  *   model before training) and from the finetuned one (checkpoint/text.safetensors).
  * - image × prompt: the held-out images against every class prompt, before and after: the
  *   diagonal blocks are what the finetune is meant to raise.
+ * - for a synthetic set, the same two matrices with each person described in words instead of
+ *   named (lib/pretrain/describe.ts), from the zero-shot text tower: what the pretrained towers
+ *   already know without a finetune, the reference the name prompts start far from.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -20,6 +23,10 @@ import { repoRoot } from '../util/paths.ts';
 import { loadExperimentModel } from '../services/model-source.ts';
 import { readRunMetrics } from '../report/read-metrics.ts';
 import { cosineMatrix, crossSimilarityFigure, crossSimilarityStats, similarityBlocks, similarityHeatmapFigure } from '../figures/similarity.ts';
+import { sideBySideHeatmaps } from '../figures/side-by-side.ts';
+import { datasetPath } from '../services/stages.ts';
+import { describable, identityDescriptions } from '../pretrain/describe.ts';
+import type { Manifest } from '../data/types.ts';
 import type { Figure } from '../figures/types.ts';
 
 export interface RunSimilarity {
@@ -35,6 +42,8 @@ export interface RunSimilarity {
   imagePrompt: { before: number[][]; after: number[][] };
   /** false when the run has no checkpoint (epochs = 0): `after` equals `before` */
   finetuned: boolean;
+  /** each class described in words in the run's template, zero-shot text tower; null unless the dataset is synthetic */
+  described: null | { prompts: string[]; promptPrompt: number[][]; imagePrompt: number[][] };
 }
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!; return s; };
@@ -61,16 +70,22 @@ export async function runSimilarity(runDir: string): Promise<RunSimilarity> {
   const file = env.experimentFile ?? join(repoRoot, 'experiments', 'x.json');
   const baseDir = dirname(isAbsolute(file) ? file : resolve(repoRoot, file));
 
+  const root = datasetPath(cfg, baseDir);
+  const manifest = readJson<Manifest>(join(root, 'manifest.json'));
+  const words = describable(manifest) ? identityDescriptions(manifest, root) : null;
+  const describedPrompts = words ? metrics.classes.map((c) => cfg.prompt.template.replaceAll('{name}', words.get(c.id) ?? c.id)) : null;
+
   await initTf({ quiet: true });
   const { model } = await loadExperimentModel(cfg, baseDir);
   try {
-    const tokens = ClipTokenizer.load().tokenize(prompts, model.cfg.text.contextLength).tokens;
-    const encode = () => tf.tidy(() => l2normalize(model.encodeText(tokens)).arraySync() as number[][]);
-    const before = encode();
+    const tok = ClipTokenizer.load();
+    const encode = (texts: string[]) => tf.tidy(() => l2normalize(model.encodeText(tok.tokenize(texts, model.cfg.text.contextLength).tokens)).arraySync() as number[][]);
+    const before = encode(prompts);
+    const zeroShotWords = describedPrompts ? encode(describedPrompts) : null;
     const ckpt = join(runDir, 'checkpoint');
     const finetuned = existsSync(join(ckpt, 'text.safetensors'));
     if (finetuned) model.text.loadStateDict(loadTextTower(ckpt));
-    const after = finetuned ? encode() : before;
+    const after = finetuned ? encode(prompts) : before;
     const { dim } = feats;
     const images = feats.labels.map((_, i) => {
       const v = feats.features.slice(i * dim, (i + 1) * dim);
@@ -83,44 +98,54 @@ export async function runSimilarity(runDir: string): Promise<RunSimilarity> {
       promptPrompt: { before: crossCosines(before, before), after: crossCosines(after, after) },
       imagePrompt: { before: crossCosines(images, before), after: crossCosines(images, after) },
       finetuned,
+      described: describedPrompts && zeroShotWords
+        ? { prompts: describedPrompts, promptPrompt: crossCosines(zeroShotWords, zeroShotWords), imagePrompt: crossCosines(images, zeroShotWords) }
+        : null,
     };
   } finally {
     model.dispose();
   }
 }
 
-/** The headline numbers of `runSimilarity` as table rows. */
+/** The headline numbers of `runSimilarity` as table rows (and the described prompts, zero-shot, when there are some). */
 export function similaritySummary(s: RunSimilarity): Record<string, string>[] {
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
   const blocks = similarityBlocks({ labels: s.imageLabels, matrix: s.imageImage });
   const offDiag = (m: number[][]) => { let t = 0, n = 0; m.forEach((r, i) => r.forEach((v, j) => { if (i !== j) { t += v; n++; } })); return n ? t / n : NaN; };
   const ip = (m: number[][]) => crossSimilarityStats({ rowLabels: s.imageLabels, colLabels: s.classes, matrix: m });
   const b = ip(s.imagePrompt.before), a = ip(s.imagePrompt.after);
+  const w = s.described ? ip(s.described.imagePrompt) : null;
+  const top1 = (m: number[][]) => m.filter((r, i) => s.classes[r.indexOf(Math.max(...r))] === s.imageLabels[i]).length / m.length;
+  const words = (x: () => number): Record<string, string> => (s.described ? { 'described, zero-shot': f(x()) } : {});
   return [
-    { measure: 'image × image, same identity (mean cosine)', before: f(blocks.within), after: f(blocks.within), note: 'image tower frozen: unchanged' },
-    { measure: 'image × image, different identities', before: f(blocks.across), after: f(blocks.across), note: 'paper §VI-B: ~0.8 for real CLIP on faces' },
-    { measure: 'prompt × prompt, different names', before: f(offDiag(s.promptPrompt.before)), after: f(offDiag(s.promptPrompt.after)), note: 'the finetune pushes the prompts apart' },
-    { measure: 'image × own prompt', before: f(b.matched), after: f(a.matched), note: '' },
-    { measure: 'image × other prompts', before: f(b.other), after: f(a.other), note: '' },
-    { measure: 'margin (own − other)', before: f(b.matched - b.other), after: f(a.matched - a.other), note: s.finetuned ? '' : 'no checkpoint: the run did not train' },
+    { measure: 'image × image, same identity (mean cosine)', before: f(blocks.within), after: f(blocks.within), ...words(() => blocks.within), note: 'image tower frozen: unchanged' },
+    { measure: 'image × image, different identities', before: f(blocks.across), after: f(blocks.across), ...words(() => blocks.across), note: 'paper §VI-B: ~0.8 for real CLIP on faces' },
+    { measure: 'prompt × prompt, different people', before: f(offDiag(s.promptPrompt.before)), after: f(offDiag(s.promptPrompt.after)), ...words(() => offDiag(s.described!.promptPrompt)), note: 'the finetune pushes the prompts apart' },
+    { measure: 'image × own prompt', before: f(b.matched), after: f(a.matched), ...words(() => w!.matched), note: '' },
+    { measure: 'image × other prompts', before: f(b.other), after: f(a.other), ...words(() => w!.other), note: '' },
+    { measure: 'margin (own − other)', before: f(b.matched - b.other), after: f(a.matched - a.other), ...words(() => w!.matched - w!.other), note: s.finetuned ? '' : 'no checkpoint: the run did not train' },
+    { measure: 'photos whose closest prompt is their own', before: f(top1(s.imagePrompt.before)), after: f(top1(s.imagePrompt.after)), ...words(() => top1(s.described!.imagePrompt)), note: `zero-shot before; chance ${f(1 / s.classes.length)}` },
   ];
 }
 
-/** The five heatmaps, before/after pairs on one colour range so they compare at a glance. */
-export function similarityFigures(s: RunSimilarity): Record<'imageImage' | 'promptBefore' | 'promptAfter' | 'imagePromptBefore' | 'imagePromptAfter', Figure> {
-  const range = (a: number[][], b: number[][]): [number, number] => {
-    const all = [...a.flat(), ...b.flat()];
-    return [Math.min(...all), Math.max(...all)];
-  };
-  const pr = range(s.promptPrompt.before, s.promptPrompt.after);
-  const ir = range(s.imagePrompt.before, s.imagePrompt.after);
-  const prompts = (matrix: number[][], when: string) => crossSimilarityFigure({ rowLabels: s.classes, colLabels: s.classes, matrix }, { title: `Prompt × prompt cosine, ${when}`, rowTitle: 'class prompt', zRange: pr });
-  const images = (matrix: number[][], when: string) => crossSimilarityFigure({ rowLabels: s.imageLabels, colLabels: s.classes, matrix }, { title: `Held-out image × class prompt cosine, ${when}`, zRange: ir });
+/**
+ * Three figures: image × image; prompt × prompt and image × prompt, each before and after the
+ * finetune side by side on one colour scale (and the described prompts, zero-shot, as a third panel).
+ */
+export function similarityFigures(s: RunSimilarity): Record<'imageImage' | 'promptPrompt' | 'imagePrompt', Figure> {
+  const after = s.finetuned ? 'after finetuning' : 'after (no finetune in this run)';
+  const prompts = (matrix: number[][], when: string) => crossSimilarityFigure({ rowLabels: s.classes, colLabels: s.classes, matrix }, { title: when, rowTitle: 'class prompt' });
+  const images = (matrix: number[][], when: string) => crossSimilarityFigure({ rowLabels: s.imageLabels, colLabels: s.classes, matrix }, { title: when });
+  const zs = 'described in words, zero-shot';
   return {
     imageImage: similarityHeatmapFigure({ labels: s.imageLabels, matrix: s.imageImage }, { title: 'Image × image cosine (frozen tower: the same before and after)' }),
-    promptBefore: prompts(s.promptPrompt.before, 'before finetuning'),
-    promptAfter: prompts(s.promptPrompt.after, s.finetuned ? 'after finetuning' : 'after (no finetune in this run)'),
-    imagePromptBefore: images(s.imagePrompt.before, 'before finetuning'),
-    imagePromptAfter: images(s.imagePrompt.after, s.finetuned ? 'after finetuning' : 'after (no finetune in this run)'),
+    promptPrompt: sideBySideHeatmaps([
+      prompts(s.promptPrompt.before, 'named, before finetuning'), prompts(s.promptPrompt.after, `named, ${after}`),
+      ...(s.described ? [prompts(s.described.promptPrompt, zs)] : []),
+    ], { title: 'Prompt × prompt cosine', panelWidth: 420 }),
+    imagePrompt: sideBySideHeatmaps([
+      images(s.imagePrompt.before, 'named, before finetuning'), images(s.imagePrompt.after, `named, ${after}`),
+      ...(s.described ? [images(s.described.imagePrompt, zs)] : []),
+    ], { title: 'Held-out image × class prompt cosine' }),
   };
 }
