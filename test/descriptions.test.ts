@@ -81,3 +81,17 @@ test('teaching CLIP, people never seen: zero-shot from descriptions works, from 
     model.dispose();
   }
 });
+
+test('identifyWithPrompts: top-1, softmax confidence at the paper\'s 0.8, on a hand-computed case', () => {
+  const d = 2;
+  const feats = Float32Array.from([1, 0, 0, 1, 1, 0]); // photos of persons 0, 1, 1
+  const text = Float32Array.from([1, 0, 0, 1]);          // prompts of persons 0, 1
+  const r = identifyWithPrompts(feats, [0, 1, 1], text, d, Math.log(9));
+  // logits scale·cos: photo 0 → [ln 9, 0]: p = 9/10; photo 2 → [ln 9, 0] but it is person 1's
+  assert.deepEqual(r.cosines, [[1, 0], [0, 1], [1, 0]]);
+  assert.equal(r.accuracy, 2 / 3);
+  assert.equal(r.chance, 0.5);
+  assert.ok(Math.abs(r.meanTopProbability - 0.9) < 1e-12);
+  assert.equal(r.accepted, 1, 'every photo at p = 0.9 ≥ 0.8');
+  assert.equal(identifyWithPrompts(feats, [0, 1, 1], text, d, Math.log(3)).accepted, 0, 'p = 0.75 < 0.8');
+});
