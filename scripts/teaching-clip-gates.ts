@@ -17,6 +17,8 @@ import { runExperiment } from '../lib/experiment/run.ts';
 import { loadExperiment } from '../lib/experiment/config.ts';
 import { demoVerification } from '../lib/experiment/teaching-gates.ts';
 import { loadOrSynth, datasetPath } from '../lib/services/stages.ts';
+import { readRunMetrics } from '../lib/report/read-metrics.ts';
+import type { RunMetrics } from '../lib/report/run-metrics.ts';
 import { writeJsonAtomic } from '../lib/util/fs-atomic.ts';
 import { repoRoot } from '../lib/util/paths.ts';
 
@@ -30,11 +32,15 @@ const { config, baseDir } = loadExperiment(experiment, []);
 await loadOrSynth(config, baseDir, say);
 const verif = await demoVerification(modelDir, datasetPath(config, baseDir), { clipMargin: config.preprocess.margin, say });
 
-const metrics = (dir: string) => JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8'));
+const metrics = (dir: string): RunMetrics => {
+  const { metrics: m, problem } = readRunMetrics(dir);
+  if (!m) throw new Error(problem);
+  return m;
+};
 const zsDir = await runExperiment(experiment, { sets: ['method.kind=clip-zero-shot', 'name=gate-zero-shot'], quiet: true });
 const ftDir = await runExperiment(experiment, { sets: ['name=gate-finetune'], quiet: true });
 const zs = metrics(zsDir), ft = metrics(ftDir);
-const row = (m: Record<string, any>) => ({ closedSet: m.closedSet?.accuracy, deployment: m.deployment ? { tp: m.deployment.tp, fn: m.deployment.fn, fp: m.deployment.fp, tn: m.deployment.tn, accuracy: m.deployment.accuracy, fpr: m.deployment.fpr, fnr: m.deployment.fnr } : null });
+const row = (m: RunMetrics) => ({ closedSet: m.closedSet.accuracy, deployment: m.deployment ? { tp: m.deployment.tp, fn: m.deployment.fn, fp: m.deployment.fp, tn: m.deployment.tn, accuracy: m.deployment.accuracy, fpr: m.deployment.fpr, fnr: m.deployment.fnr } : null });
 
 const attrs = report.final.attributes as { name: string; accuracy: number; chance: number; majority: number; n: number; labels: string[] }[];
 const binary = attrs.filter((a) => a.labels.length === 2);
@@ -50,12 +56,12 @@ const gates = {
     pass: verif.clip.auc >= 0.98 && verif.clip.auc > bestFace,
     nearTwins: { identities: report.corpus.hardIdentities ?? null, all: report.final.hard, twinsOnly: report.final.hard.twinsOnly },
   },
-  gate3: { experiment: rel(experiment), zeroShotByName: { run: rel(zsDir), ...row(zs), chance: 1 / (zs.closedSet?.confusion?.labels?.length ?? 10) }, finetune: { run: rel(ftDir), ...row(ft) }, pass: (ft.closedSet?.accuracy ?? 0) >= 0.9 },
+  gate3: { experiment: rel(experiment), zeroShotByName: { run: rel(zsDir), ...row(zs), chance: 1 / zs.closedSet.confusion.labels.length }, finetune: { run: rel(ftDir), ...row(ft) }, pass: (ft.closedSet.accuracy ?? 0) >= 0.9 },
   gate4: { trainMinutes: report.trainSeconds / 60, pass: report.trainSeconds <= 3600 },
 };
 writeJsonAtomic(join(modelDir, 'gates.json'), gates);
 say(`gate 1: ${attrs.map((a) => `${a.name} ${(100 * a.accuracy).toFixed(1)}% (chance ${(100 * a.chance).toFixed(0)}%, majority ${(100 * a.majority).toFixed(0)}%)`).join('; ')}`);
 say(`gate 2: demo AUC ${verif.clip.auc.toFixed(4)} vs best face descriptor ${bestFace.toFixed(4)}; near-twin TAR@FAR1e-2 ${report.final.hard.tar[0].tar.toFixed(3)} (twins only ${report.final.hard.twinsOnly.tar[0].tar.toFixed(3)})`);
-say(`gate 3: zero-shot by name ${(100 * zs.closedSet.accuracy).toFixed(1)}%; after finetune ${(100 * ft.closedSet.accuracy).toFixed(1)}%; deployment TP ${ft.deployment.tp} FN ${ft.deployment.fn} FP ${ft.deployment.fp} TN ${ft.deployment.tn}`);
+say(`gate 3: zero-shot by name ${(100 * (zs.closedSet.accuracy ?? NaN)).toFixed(1)}%; after finetune ${(100 * (ft.closedSet.accuracy ?? NaN)).toFixed(1)}%; deployment ${ft.deployment ? `TP ${ft.deployment.tp} FN ${ft.deployment.fn} FP ${ft.deployment.fp} TN ${ft.deployment.tn}` : 'none'}`);
 say(`gate 4: ${(report.trainSeconds / 60).toFixed(1)} min`);
 process.stdout.write(join(modelDir, 'gates.json') + '\n');
