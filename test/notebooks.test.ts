@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -203,6 +203,14 @@ test('similarity: before/after matrices; the finetuned image × prompt argmax is
   assert.match(s.described.prompts[0]!, /named a (man|woman) with [a-z]/);
   assert.equal(s.described.imagePrompt.length, n);
   assert.ok('described, zero-shot' in summary[3]!);
+  // a dataset without a manifest (one folder per person) has nothing to describe its people with
+  const mf = join(work, 'data', 'manifest.json');
+  renameSync(mf, `${mf}.away`);
+  try {
+    assert.equal((await runSimilarity(runDir)).described, null);
+  } finally {
+    renameSync(`${mf}.away`, mf);
+  }
   const figs = similarityFigures(s);
   assert.deepEqual(Object.keys(figs), ['imageImage', 'promptPrompt', 'imagePrompt']);
   assert.equal(figs.imagePrompt.data.length, 3, 'named before, named after, described: side by side');

@@ -71,8 +71,9 @@ export async function runSimilarity(runDir: string): Promise<RunSimilarity> {
   const baseDir = dirname(isAbsolute(file) ? file : resolve(repoRoot, file));
 
   const root = datasetPath(cfg, baseDir);
-  const manifest = readJson<Manifest>(join(root, 'manifest.json'));
-  const words = describable(manifest) ? identityDescriptions(manifest, root) : null;
+  // a folder-per-person dataset has no manifest, and only a synthetic one can describe its people
+  const manifest = existsSync(join(root, 'manifest.json')) ? readJson<Manifest>(join(root, 'manifest.json')) : null;
+  const words = manifest && describable(manifest) ? identityDescriptions(manifest, root) : null;
   const describedPrompts = words ? metrics.classes.map((c) => cfg.prompt.template.replaceAll('{name}', words.get(c.id) ?? c.id)) : null;
 
   await initTf({ quiet: true });
