@@ -16,7 +16,9 @@ import { auc, cmc, eer, fnirAtFpir, identificationSweep, roc, tarAtFar, type Ide
 import { bootstrapCI, wilson } from '../eval/stats.ts';
 import type { MethodResult } from '../methods/types.ts';
 import type { ClosedSetMetrics, DeploymentMetrics, NumberOrNull, OpenSetMetrics, TableIMetrics } from '../report/run-metrics.ts';
+import type { FalseAcceptMetrics, ThresholdMetrics } from '../report/threshold-metrics.ts';
 import type { ImageKind } from '../services/stages.ts';
+import { evaluateThresholds, isLookalikeImage, type UnknownGroups } from './evaluate-thresholds.ts';
 
 /** One scored image: softmax probabilities over the enrolled identities (class order). */
 export interface ScoredImage {
@@ -39,6 +41,8 @@ export interface EvalOptions {
   enrolledRejected: 'fp' | 'tn';
   bootstrap: number;
   seed: number;
+  /** unknown subjects that are lookalikes, by distance (`unknownGroupsOf`); absent = all strangers */
+  unknownGroups?: UnknownGroups;
 }
 
 export interface PredictionCsvRow {
@@ -56,6 +60,9 @@ export interface Score {
   /** top-1 on the training split itself (not Table I's column: that is tableI.heldOutAccuracy) */
   trainSplitAccuracy: NumberOrNull;
   rows: PredictionCsvRow[];
+  /** false accepts by lookalike distance and the operating points (lib/experiment/evaluate-thresholds.ts) */
+  falseAccepts: FalseAcceptMetrics | null;
+  thresholds: ThresholdMetrics;
 }
 
 /** The top class of one image and its probability. */
@@ -75,11 +82,16 @@ export function scoredImages(r: MethodResult, classes: readonly Identity[]): Sco
 export function evaluate(images: ScoredImage[], o: EvalOptions): Score {
   const top: Top[] = images.map((im) => { const k = argmax(im.probs); return { k, p: im.probs[k]! }; });
   const closedSet = closedSetMetrics(images, top, o);
-  const deployment = deploymentMetrics(images, top, o);
+  // lookalikes stay out of the paper's table and the single-image open set (computed as before on
+  // the enrolled people and the strangers); evaluateThresholds reports them by distance
+  const groups = o.unknownGroups ?? {};
+  const inTable = images.map((im) => !isLookalikeImage(im, groups));
+  const deployment = deploymentMetrics(images.filter((_, i) => inTable[i]), top.filter((_, i) => inTable[i]), o);
   return {
     closedSet,
     deployment,
-    openSet: openSetMetrics(images, top, o),
+    openSet: openSetMetrics(images.filter((_, i) => inTable[i]), top.filter((_, i) => inTable[i]), o),
+    ...evaluateThresholds(images, { ...o, unknownGroups: groups }),
     // Table I's "training accuracy" read as the held-out 20 % of the training data (the only
     // closed-set number the paper reports); trainSplitAccuracy is the 80 % itself
     tableI: deployment && { heldOutAccuracy: closedSet.accuracy, deploymentAccuracy: deployment.accuracy, fpr: deployment.fpr, fnr: deployment.fnr },

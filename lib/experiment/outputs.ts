@@ -47,6 +47,8 @@ export function runMetrics(ctx: RunContext, { method, result: r, score, skipped 
     closedSet: score.closedSet,
     deployment: score.deployment,
     openSet: score.openSet,
+    falseAccepts: score.falseAccepts,
+    thresholds: score.thresholds,
   };
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { PAPER_CLIP_RN50 } from '../figures/table-one.ts';
 import { RANDOM_STAMP } from '../models/stamp.ts';
 import type { RunMetrics } from '../report/run-metrics.ts';
+import { thresholdsMarkdown } from '../report/thresholds-section.ts';
 import { writeFileAtomic } from '../util/fs-atomic.ts';
 import type { ExperimentConfig } from './config.ts';
 
@@ -32,6 +33,7 @@ export function writeReportMd(dir: string, cfg: ExperimentConfig, m: RunMetrics)
     lines.push(`| ${paper.method} (Table I) | ${paper.counts!.tp} | ${paper.counts!.fn} | ${paper.counts!.fp} | ${paper.counts!.tn} | ${pct(paper.deploymentAccuracy)} | ${pct(paper.fpr)} | ${pct(paper.fnr)} |`, '');
     lines.push(`Paper accounting: enrolled subjects are negatives, unknown subjects positives. Standard (ISO/IEC 19795-1) at the same threshold: FPIR ${pct(d.standard.fpir)}, FNIR ${pct(d.standard.fnir)} (misidentification ${pct(d.standard.misidentificationRate)}).`, '');
   }
+  lines.push(...thresholdsMarkdown(m));
   const v = m.openSet.verification;
   if (v) lines.push('## Open set', '', `Image-to-prompt verification: AUC ${v.auc}, EER ${pct(v.eer.eer)}. Identification: ${m.openSet.probes.mated} mated and ${m.openSet.probes.nonMated} non-mated probes; FNIR at FPIR 0.1: ${pct(m.openSet.fnirAtFpir.find((x) => x.targetFpir === 0.1)?.fnir)}.`, '');
   lines.push('Files: `config.json`, `env.json`, `metrics.json`, `predictions.csv`, `train-log.csv`, `checkpoint/`, `prepare/` (crops report and contact sheet).', '');

@@ -18,6 +18,7 @@ import { environment } from './env.ts';
 import { hasCheckpoint } from '../services/checkpoint.ts';
 import { checkProblems, loadOrSynth, prepareCrops, runImages, splitFor, type Crops } from '../services/stages.ts';
 import { evaluate, scoredImages } from './evaluate.ts';
+import { unknownGroupsOf } from './evaluate-thresholds.ts';
 import { writeRunOutputs } from './outputs.ts';
 
 export interface RunOptions {
@@ -115,7 +116,7 @@ export async function runExperiment(file: string, opts: RunOptions = {}): Promis
       },
     };
     const result = await method.run(ctx);
-    const score = evaluate(scoredImages(result, classes), { ...cfg.evaluation, classes: classes.map((c) => c.id), seed: cfg.seed });
+    const score = evaluate(scoredImages(result, classes), { ...cfg.evaluation, classes: classes.map((c) => c.id), seed: cfg.seed, unknownGroups: unknownGroupsOf(ds.manifest.identities) });
     writeRunOutputs(ctx, { method: method.name, result, score, skipped });
     const d = score.deployment;
     say(`closed-set accuracy ${pct(score.closedSet.accuracy)} (chance ${pct(1 / classes.length)})` +

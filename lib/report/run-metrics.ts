@@ -15,6 +15,7 @@
  *   on the held-out 20 % of the training data (MISSION.md); it equals `closedSet.accuracy`.
  */
 import type { Aggregation, Counts, Outcome } from '../eval/deployment.ts';
+import type { FalseAcceptMetrics, ThresholdMetrics } from './threshold-metrics.ts';
 
 /** A number, or null where it is undefined for this run (0/0) or infinite. */
 export type NumberOrNull = number | null;
@@ -177,4 +178,8 @@ export interface RunMetrics {
   closedSet: ClosedSetMetrics;
   deployment: DeploymentMetrics | null;
   openSet: OpenSetMetrics;
+  /** false accepts by lookalike distance (lib/report/threshold-metrics.ts); null without unknown people; absent in files written before issue 11 */
+  falseAccepts?: FalseAcceptMetrics | null;
+  /** the operating points (0.8, an enrolment-only threshold) and the deployment sweep; absent in files written before issue 11 */
+  thresholds?: ThresholdMetrics;
 }

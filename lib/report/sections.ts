@@ -13,6 +13,7 @@ import { trainingCsv, trainingCurveFigure } from '../figures/training.ts';
 import type { Figure } from '../figures/types.ts';
 import { RANDOM_STAMP, TEACHING_STAMP } from '../models/stamp.ts';
 import type { LoadedRun } from './load-run.ts';
+import { thresholdsSection } from './thresholds-section.ts';
 
 export interface ReportFigure { name: string; title: string; figure: Figure; csv: string }
 export interface ReportSection { heading: string; parts: ({ figure: string } | { html: string })[] }
@@ -91,6 +92,7 @@ export function planReport(run: LoadedRun, opts: { comparePaper?: boolean; title
     if (d.decisions.length) dep.parts.push({ html: htmlTable(d.decisions) });
   } else dep.parts.push(note('No deployment section: metrics.json has no deployment (the run had no deployment frames).'));
   sections.push(dep);
+  sections.push(thresholdsSection(m ?? {}, add));
 
   // open set
   const os: ReportSection = { heading: 'Open set: threshold sweep over single images', parts: [] };
