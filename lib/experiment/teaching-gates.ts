@@ -5,6 +5,9 @@
  * with its exact 5 points; all pairs are scored by cosine; same person = genuine.
  * Each face descriptor gets its own input size and the better of two crop margins (0 = the tight
  * ArcFace crop, 0.25 = dlib's face-chip padding), so the comparison does not favour CLIP's crop.
+ * The gate is on the paper's layout (the 10 enrolled + 2 unknown people); lookalike unknowns
+ * (manifest `lookalikeOf`, issue 11) are left out of it and scored on their own: each lookalike's
+ * photos against its enrolled twin's are the impostor pairs, beside the same genuine pairs.
  */
 import { resolveLocalModel } from '../models/registry.ts';
 import { ClipModel } from '../clip/model.ts';
@@ -23,6 +26,8 @@ export interface DemoVerification {
   photos: number;
   people: number;
   clip: Verification & { model: string; margin: number };
+  /** the teaching CLIP on lookalike-vs-twin impostor pairs only, by parts changed (absent: no lookalikes) */
+  lookalikes?: (Verification & { distance: number })[];
   faces: (Verification & { embedder: string; margin: number; inputSize: number })[];
 }
 
@@ -31,7 +36,9 @@ const crop = (img: RgbImage, kp: [number, number][], size: number, margin: numbe
 export async function demoVerification(modelDir: string, datasetDir: string, opts: { clipMargin?: number; say?: (s: string) => void } = {}): Promise<DemoVerification> {
   const say = opts.say ?? (() => {});
   const ds = loadDataset(datasetDir);
-  const entries = ds.manifest.images.filter((im) => im.keypoints);
+  const twinOf = new Map(ds.manifest.identities.filter((i) => i.lookalikeOf !== undefined).map((i) => [i.id, { of: i.lookalikeOf!, d: i.lookalikeDistance ?? 0 }]));
+  const all = ds.manifest.images.filter((im) => im.keypoints);
+  const entries = all.filter((im) => !twinOf.has(im.identity));
   const ids = entries.map((e) => e.identity);
   const photos = await Promise.all(entries.map((e) => decodeImage(join(ds.root, e.path))));
   const files = resolveLocalModel(modelDir);
@@ -40,9 +47,27 @@ export async function demoVerification(modelDir: string, datasetDir: string, opt
   const pixels = new Float32Array(entries.length * 3 * s * s);
   photos.forEach((img, i) => toPixelValues(crop(img, entries[i]!.keypoints!, s, clipMargin), model.cfg.preprocess.mean, model.cfg.preprocess.std, pixels, i * 3 * s * s));
   const feats = normalizeRows(encodeImages(model, pixels, entries.length), d);
-  model.dispose();
   const c = pairScores(feats, d, ids);
   say(`teaching CLIP: ${c.genuine.length} genuine / ${c.impostor.length} impostor pairs`);
+  const looks = all.filter((im) => twinOf.has(im.identity));
+  let lookalikes: DemoVerification['lookalikes'];
+  if (looks.length) {
+    const lp = new Float32Array(looks.length * 3 * s * s);
+    for (let i = 0; i < looks.length; i++) toPixelValues(crop(await decodeImage(join(ds.root, looks[i]!.path)), looks[i]!.keypoints!, s, clipMargin), model.cfg.preprocess.mean, model.cfg.preprocess.std, lp, i * 3 * s * s);
+    const lf = normalizeRows(encodeImages(model, lp, looks.length), d);
+    const byD = new Map<number, number[]>();
+    looks.forEach((lk, i) => {
+      const t = twinOf.get(lk.identity)!;
+      entries.forEach((e, j) => {
+        if (e.identity !== t.of) return;
+        let dot = 0;
+        for (let k = 0; k < d; k++) dot += lf[i * d + k]! * feats[j * d + k]!;
+        (byD.get(t.d) ?? byD.set(t.d, []).get(t.d)!).push(dot);
+      });
+    });
+    lookalikes = [...byD.keys()].sort((a, b) => a - b).map((dist) => ({ distance: dist, ...verification(c.genuine, byD.get(dist)!) }));
+    say(`teaching CLIP vs lookalikes: ${lookalikes.map((l) => `${l.distance} part(s) AUC ${l.auc.toFixed(3)}`).join(', ')}`);
+  }
   const faces: DemoVerification['faces'] = [];
   for (const make of [faceApiEmbedder, humanEmbedder]) {
     const emb: FaceEmbedder = await make();
@@ -60,5 +85,6 @@ export async function demoVerification(modelDir: string, datasetDir: string, opt
       }
     } finally { await emb.dispose(); }
   }
-  return { dataset: ds.root, photos: entries.length, people: new Set(ids).size, clip: { model: files.weightsPath, margin: clipMargin, ...verification(c.genuine, c.impostor) }, faces };
+  model.dispose();
+  return { dataset: ds.root, photos: entries.length, people: new Set(ids).size, clip: { model: files.weightsPath, margin: clipMargin, ...verification(c.genuine, c.impostor) }, ...(lookalikes ? { lookalikes } : {}), faces };
 }
