@@ -1,7 +1,7 @@
 /**
  * The experiment config is described in three places; data-spec/experiment.schema.json is the
  * source (it validates every run and fills its defaults), and the other two are checked against it:
- * - `ExperimentConfig` (lib/experiment/config.ts): same keys, optionality, kinds and enums
+ * - `ExperimentConfig` (lib/services/experiment-config.ts): same keys, optionality, kinds and enums
  *   (test/helpers/schema-vs-type.ts);
  * - the defaults lib/methods/options.ts applies to keys the schema leaves absent (so older configs
  *   keep their hash): each is the schema's `x-default` annotation, and an absent key behaves
@@ -21,7 +21,7 @@ import { compareShapes, schemaShape, typeShape } from './helpers/schema-vs-type.
 
 type Json = Record<string, any>;
 const SCHEMA: Json = JSON.parse(readFileSync(experimentSchemaPath, 'utf8'));
-const TYPE = typeShape(join(repoRoot, 'lib', 'experiment', 'config.ts'), 'ExperimentConfig', repoRoot);
+const TYPE = typeShape(join(repoRoot, 'lib', 'services', 'experiment-config.ts'), 'ExperimentConfig', repoRoot);
 
 function drift(schema: Json): string[] {
   const problems: string[] = [];

@@ -35,17 +35,6 @@ const FLOORS: string[][] = [
 ];
 
 /**
- * The one type that may be read from above: `ExperimentConfig`, the single input of a run, is
- * declared in experiment/config.ts (which also loads and checks the file), and services/ and
- * methods/ read their part of it. Only `import type` of that file is let through: the compiler
- * erases it, so it changes nothing Node loads or in which order; a value import of it from below
- * still fails, as does a type from any other file above. (When the config type gets a home of its
- * own below services/, this exception goes.)
- */
-const CONFIG_TYPE = 'experiment/config.ts';
-const upwardTypeAllowed = (e: Edge) => e.typeOnly && e.to === CONFIG_TYPE;
-
-/**
  * Each heavy runtime and the one file that may import it. `imports` matches module specifiers
  * (static, dynamic, type); `strings` matches any string literal, for runtimes loaded by path
  * (plotly's file, the face-api / Human bundles). Package names in other strings (env.json's
@@ -152,19 +141,18 @@ test('layers: every lib/ folder is on a floor', () => {
 
 test('layers: no import points to a higher floor', () => {
   const up = edges.filter((e) => (floorOf.get(folderOf(e.from)) ?? -1) < (floorOf.get(folderOf(e.to)) ?? -1));
-  assert.deepEqual([...new Set(up.filter((e) => !upwardTypeAllowed(e)).map(key))], [], 'a lower floor imports a higher one (lib/README.md gives the order)');
-  assert.ok(up.some(upwardTypeAllowed), `nothing below reads ${CONFIG_TYPE}'s types any more: delete the CONFIG_TYPE exception`);
+  // type-only imports count too: no exception, not even for the config type (services/experiment-config.ts)
+  assert.deepEqual([...new Set(up.map(key))], [], 'a lower floor imports a higher one (lib/README.md gives the order)');
 });
 
 test('layers: no circles between folders', () => {
   const next = new Map<string, Set<string>>();
   for (const e of edges) {
-    if (upwardTypeAllowed(e)) continue;
     const a = folderOf(e.from), b = folderOf(e.to);
     if (a !== b) next.set(a, (next.get(a) ?? new Set()).add(b));
   }
   const found = circles(new Set([...files.keys()].map(folderOf)), (n) => next.get(n) ?? []);
-  const why = found.map((c) => c.join(' ↔ ') + ':\n  ' + edges.filter((e) => c.includes(folderOf(e.from)) && c.includes(folderOf(e.to)) && folderOf(e.from) !== folderOf(e.to) && !upwardTypeAllowed(e)).map(key).join('\n  ')).join('\n');
+  const why = found.map((c) => c.join(' ↔ ') + ':\n  ' + edges.filter((e) => c.includes(folderOf(e.from)) && c.includes(folderOf(e.to)) && folderOf(e.from) !== folderOf(e.to)).map(key).join('\n  ')).join('\n');
   assert.deepEqual(found, [], why);
 });
 

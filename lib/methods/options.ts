@@ -7,7 +7,7 @@
  * a default here has no annotation.
  */
 import type { Dataset, Identity } from '../data/types.ts';
-import type { ExperimentConfig } from '../experiment/config.ts';
+import type { ExperimentConfig } from '../services/experiment-config.ts';
 import { identityDescriptions } from '../pretrain/describe.ts';
 import { UserError } from '../util/errors.ts';
 

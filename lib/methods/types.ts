@@ -4,7 +4,7 @@
  * shares one data pipeline, one evaluation and one results layout.
  */
 import type { Dataset, Identity } from '../data/types.ts';
-import type { ExperimentConfig } from '../experiment/config.ts';
+import type { ExperimentConfig } from '../services/experiment-config.ts';
 import type { Crops, RunImage } from '../services/stages.ts';
 import type { StepLog } from '../train/finetune.ts';
 

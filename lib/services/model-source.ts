@@ -15,7 +15,7 @@ import { randomClipStateDict, RANDOM_INIT_VERSION } from '../clip/random-init.ts
 import { resolveArchConfig, resolveLocalModel } from '../models/registry.ts';
 import { UserError } from '../util/errors.ts';
 import { sha256File } from '../util/hash.ts';
-import type { ExperimentConfig } from '../experiment/config.ts';
+import type { ExperimentConfig } from './experiment-config.ts';
 import { RANDOM_STAMP, TEACHING_STAMP } from '../models/stamp.ts';
 
 /** The registry id of the shipped teaching CLIP: the offline default. */

@@ -14,7 +14,7 @@ import { createDetector } from '../preprocess/detector.ts';
 import { prepareDataset, type PrepareItem, type PrepareReport } from '../preprocess/prepare.ts';
 import { decodeImage } from '../runtime/image.ts';
 import { UserError } from '../util/errors.ts';
-import type { ExperimentConfig } from '../experiment/config.ts';
+import type { ExperimentConfig } from './experiment-config.ts';
 import { repoRoot } from '../util/paths.ts';
 
 export function datasetPath(cfg: ExperimentConfig, baseDir: string): string {
