@@ -18,7 +18,10 @@ export interface PretrainConfig {
   seed: number;
   corpus: CorpusOptions & { dir: string };
   model: { arch: string };
-  objective: 'clip';
+  /** clip: both towers, contrastive (loss.ts); arcface: the image tower on identity labels (arcface.ts) */
+  objective: 'clip' | 'arcface';
+  /** objective arcface only; filled with the schema's defaults when the objective asks for it */
+  arcface?: ArcFaceOptions;
   training: {
     epochs: number; batchPairs: number; lr: number; minLr: number; warmupSteps: number; weightDecay: number;
     betas: [number, number]; eps: number; gradClip: number; maxTokens: number; logitScaleMax: number; shiftPx: number; checkpointEvery: number;
@@ -28,13 +31,17 @@ export interface PretrainConfig {
   output: { dir: string };
 }
 
+export interface ArcFaceOptions { scale: number; margin: number; marginWarmupSteps: number; weightStd: number }
+
 export const pretrainSchemaPath = join(repoRoot, 'data-spec', 'pretrain.schema.json');
 let validator: ReturnType<Ajv['compile']> | undefined;
 
 export function resolvePretrainConfig(raw: unknown, file: string): PretrainConfig {
   checkUserJson(raw, file);
   validator ??= new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(JSON.parse(readFileSync(pretrainSchemaPath, 'utf8')));
-  const data = structuredClone(raw);
+  const data = structuredClone(raw) as Record<string, unknown>;
+  // the arcface block has no schema default (clip configs keep their hash): fill it when asked for
+  if (data.objective === 'arcface' && data.arcface === undefined) data.arcface = {};
   if (!validator(data)) {
     const errs = (validator.errors ?? []).map((e) => {
       const where = e.instancePath.replace(/^\//, '').replaceAll('/', '.');
@@ -43,8 +50,9 @@ export function resolvePretrainConfig(raw: unknown, file: string): PretrainConfi
     });
     throw new UserError(`${file}: invalid pretrain config: ${errs.join('; ')}`);
   }
-  const cfg = data as PretrainConfig;
+  const cfg = data as unknown as PretrainConfig;
   const t = cfg.training;
+  if (cfg.arcface && cfg.objective !== 'arcface') throw new UserError(`${file}: "arcface" options are given but objective is "${cfg.objective}"; set objective "arcface" or remove the block`);
   if (t.minLr > t.lr) throw new UserError(`${file}: training.minLr ${t.minLr} is above training.lr ${t.lr}; set minLr ≤ lr`);
   return cfg;
 }

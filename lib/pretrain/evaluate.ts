@@ -75,8 +75,11 @@ export function attributeAccuracy(feats: Float32Array, d: number, truth: { trait
   return { name: probe.name, n, accuracy: n ? right / n : NaN, chance: 1 / clf.labels.length, majority: n ? Math.max(...counts.values()) / n : NaN, labels: clf.labels };
 }
 
-/** Raw image features of NCHW pixels as a plain array (ClipModel.encodeImage chunks the batch). */
-export function encodeImages(model: ClipModel, pixels: Float32Array, n: number, batch = 128): Float32Array {
+/** What verification needs of a model: its config and a chunked encode_image (ClipModel, or image-tower.ts's ImageTowerModel). */
+export type ImageModel = Pick<ClipModel, 'cfg' | 'encodeImage'>;
+
+/** Raw image features of NCHW pixels as a plain array (encodeImage chunks the batch). */
+export function encodeImages(model: ImageModel, pixels: Float32Array, n: number, batch = 128): Float32Array {
   const t = model.encodeImage(pixels, n, batch);
   const out = t.dataSync() as Float32Array;
   t.dispose();

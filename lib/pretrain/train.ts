@@ -1,6 +1,10 @@
 /**
- * Contrastive pretraining of a small CLIP on the synthetic captioned-face corpus (the teaching
- * CLIP). Both towers train from a seeded random init (clip/random-init.ts, CLIP's own init rules).
+ * Pretraining on the synthetic captioned-face corpus, one loop for two objectives (`objective`):
+ * - clip: contrastive pretraining of a small CLIP (the teaching CLIP); both towers train from a
+ *   seeded random init (clip/random-init.ts, CLIP's own init rules);
+ * - arcface: the same image tower, same photos, same batches, trained alone on identity labels
+ *   with an additive angular margin over a class-weight matrix (arcface-step.ts: the like-for-like
+ *   face-recognition baseline of issue 11). The text tower stays at its random init, untrained.
  *
  * Recipe (open_clip_train/main.py + scheduler.py, scaled down): AdamW with decoupled weight decay
  * on matrices only (gains, biases, 1-D embeddings and the logit scale are not decayed, open_clip's
@@ -29,8 +33,12 @@ import type { PretrainConfig } from './config.ts';
 import type { Corpus } from './corpus.ts';
 import { evaluateTowers, type TowerEval } from './heldout.ts';
 import { multiPositiveClipLoss, photoContrastLoss } from './loss.ts';
+import { arcFaceStep, classWeightVariable, identityClasses } from './arcface-step.ts';
+import { marginAt } from './arcface.ts';
+import { applyGradients } from './step-update.ts';
 
-export interface StepLog { step: number; epoch: number; lr: number; loss: number; logitScale: number; gradNorm: number; seconds: number; pairsPerSec: number }
+/** logitScale: exp(logit_scale) (clip) or ArcFace's s; margin: ArcFace's m at that step */
+export interface StepLog { step: number; epoch: number; lr: number; loss: number; logitScale: number; margin?: number; gradNorm: number; seconds: number; pairsPerSec: number }
 export interface EpochEval extends TowerEval { epoch: number; step: number }
 
 export interface PretrainHooks {
@@ -69,33 +77,47 @@ export function configHash(cfg: PretrainConfig): string {
 /** open_clip's rule: no weight decay for tensors of rank < 2, LayerNorm gains/biases, biases and the logit scale. */
 const decays = (name: string, v: tf.Variable) => v.rank >= 2 && !/(^|\.)ln_|bias$|logit_scale/.test(name);
 
-/** The towers, the learnable logit scale and the optimiser state of one pretraining. */
+/** The towers, the learnable logit scale (or ArcFace's class weights) and the optimiser state of one pretraining. */
 export interface Trainer {
+  objective: PretrainConfig['objective'];
   model: ClipModel;
   vis: VisionTransformer;
+  /** clip: trains; arcface: unused */
   logitScale: tf.Variable;
+  /** arcface: one row per training identity [classes, embed] (`arcface.weight` in checkpoints) */
+  classWeight?: tf.Variable;
   vars: Map<string, tf.Variable>;
   groups: { decay: Map<string, tf.Variable>; plain: Map<string, tf.Variable> };
   opt: { decay: AdamW; plain: AdamW };
   training: PretrainConfig['training'];
 }
 
-/** A seeded random-init CLIP ready to train; `vocab` = every token sequence it will see (its rows train). */
-export function createTrainer(clipCfg: ClipConfig, seed: number, vocab: Int32Array[], training: PretrainConfig['training'], name = 'pretrain'): Trainer {
+/**
+ * A seeded random-init CLIP ready to train; `vocab` = every token sequence it will see (its rows
+ * train). With `arcface`, only the image tower and a class-weight matrix of `classes` rows train.
+ */
+export function createTrainer(clipCfg: ClipConfig, seed: number, vocab: Int32Array[], training: PretrainConfig['training'], name = 'pretrain', arcface?: { classes: number; weightStd: number }): Trainer {
   if (typeof clipCfg.vision.layers !== 'number') throw new UserError('pretraining runs ViT image towers (ModifiedResNet\'s BatchNorm is inference-only here); use a ViT config such as teaching-vit');
   const model = new ClipModel(clipCfg, randomClipStateDict(clipCfg, seed), { weights: `pretrain(${name})` });
   const vis = model.visual as VisionTransformer;
-  model.text.beginTraining(vocab);
-  const logitScale = tf.variable(tf.scalar(Math.log(1 / 0.07)), true, `${name}-${++trainers}-logit_scale`);
+  const scope = `${name}-${++trainers}`;
+  const logitScale = tf.variable(tf.scalar(Math.log(1 / 0.07)), true, `${scope}-logit_scale`);
   const vars = new Map<string, tf.Variable>();
   for (const [n, v] of vis.t) vars.set(`visual.${n}`, v);
-  for (const [n, v] of model.text.trainableVariables()) vars.set(`text.${n}`, v);
-  vars.set('logit_scale', logitScale);
+  let classWeight: tf.Variable | undefined;
+  if (arcface) {
+    classWeight = classWeightVariable(arcface.classes, clipCfg.embedDim, arcface.weightStd, seed, `${scope}-arcface.weight`);
+    vars.set('arcface.weight', classWeight);
+  } else {
+    model.text.beginTraining(vocab);
+    for (const [n, v] of model.text.trainableVariables()) vars.set(`text.${n}`, v);
+    vars.set('logit_scale', logitScale);
+  }
   const groups = { decay: new Map<string, tf.Variable>(), plain: new Map<string, tf.Variable>() };
   for (const [n, v] of vars) (decays(n, v) ? groups.decay : groups.plain).set(n, v);
   const t = training;
   const opt = { decay: new AdamW({ beta1: t.betas[0], beta2: t.betas[1], eps: t.eps, weightDecay: t.weightDecay }), plain: new AdamW({ beta1: t.betas[0], beta2: t.betas[1], eps: t.eps, weightDecay: 0 }) };
-  return { model, vis, logitScale, vars, groups, opt, training };
+  return { objective: arcface ? 'arcface' : 'clip', model, vis, logitScale, classWeight, vars, groups, opt, training };
 }
 let trainers = 0;
 
@@ -113,30 +135,18 @@ export function trainStep(tr: Trainer, pixels: Float32Array, tokens: Int32Array[
     if (!t.photoPairWeight || !ids) return clip;
     return tf.add(clip, tf.mul(photoContrastLoss(img, ids), t.photoPairWeight)) as tf.Scalar;
   }, [...tr.vars.values()]);
-  const loss = value.dataSync()[0]!;
-  const byVar = new Map<string, tf.Tensor>();
-  for (const [nm, v] of tr.vars) if (grads[v.name]) byVar.set(nm, grads[v.name]!);
-  const gradNorm = Math.sqrt(tf.tidy(() => tf.addN([...byVar.values()].map((g) => tf.sum(tf.square(g)))).dataSync()[0]!));
-  if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-    tf.dispose([value, ...Object.values(grads)]);
-    return { loss: NaN, gradNorm };
-  }
-  const scale = Math.min(1, t.gradClip / (gradNorm + 1e-6));
-  const clipped = new Map<string, tf.Tensor>();
-  for (const [nm, g] of byVar) clipped.set(nm, scale < 1 ? tf.mul(g, scale) : g);
-  for (const g of ['decay', 'plain'] as const) tr.opt[g].apply(tr.groups[g], clipped, lr);
-  tr.model.text.decayUntouchedRows(1 - lr * t.weightDecay);
-  const maxLs = Math.log(t.logitScaleMax);
-  if (tr.logitScale.dataSync()[0]! > maxLs) tf.tidy(() => tr.logitScale.assign(tf.scalar(maxLs)));
-  tf.dispose([value, ...Object.values(grads), ...(scale < 1 ? clipped.values() : [])]);
-  return { loss, gradNorm };
+  return applyGradients(tr, value, grads, lr);
 }
 
 export async function pretrainClip(cfg: PretrainConfig, clipCfg: ClipConfig, corpus: Corpus, tok: ClipTokenizer, outDir: string, hooks: PretrainHooks = {}, opts: { resume?: boolean } = {}): Promise<PretrainResult> {
   const t = cfg.training;
   if (clipCfg.vision.imageSize !== corpus.manifest.options.cropSize) throw new UserError(`corpus.cropSize ${corpus.manifest.options.cropSize} differs from the model's image_size ${clipCfg.vision.imageSize}; make them equal`);
   const say = hooks.say ?? (() => {});
-  const tr = createTrainer(clipCfg, cfg.seed, captionVocabulary(corpus, tok), t, cfg.name);
+  const arc = cfg.objective === 'arcface' ? { ...identityClasses(corpus), options: cfg.arcface! } : undefined;
+  if (arc && !cfg.arcface) throw new UserError('objective arcface needs its options (resolvePretrainConfig fills them)');
+  const tr = arc
+    ? createTrainer(clipCfg, cfg.seed, [], t, cfg.name, { classes: arc.classes, weightStd: arc.options.weightStd })
+    : createTrainer(clipCfg, cfg.seed, captionVocabulary(corpus, tok), t, cfg.name);
   const { model, logitScale, vars, groups, opt } = tr;
   const spe = stepsPerEpoch(corpus, t.batchPairs);
   if (spe < 1) throw new UserError(`corpus too small for training.batchPairs ${t.batchPairs}: fewer pairs than one batch; lower batchPairs or add identities`);
@@ -182,10 +192,13 @@ export async function pretrainClip(cfg: PretrainConfig, clipCfg: ClipConfig, cor
     if (epochPlan?.epoch !== epoch) epochPlan = { epoch, batches: epochBatches(corpus, cfg.seed, epoch, t.batchPairs) };
     await new Promise((r) => setImmediate(r)); // let SIGINT/SIGTERM handlers run between steps
     const t0 = performance.now();
-    const b = makeBatch(corpus, tok, epochPlan.batches[step % spe]!, step, { seed: cfg.seed, maxTokens: t.maxTokens, shiftPx: t.shiftPx, mean: pre.mean, std: pre.std, contextLength: clipCfg.text.contextLength });
+    const b = makeBatch(corpus, tok, epochPlan.batches[step % spe]!, step, { seed: cfg.seed, maxTokens: t.maxTokens, shiftPx: t.shiftPx, mean: pre.mean, std: pre.std, contextLength: clipCfg.text.contextLength, captions: !arc });
     const n = b.images.length;
     const lr = learningRate({ kind: 'cosine', lr: t.lr, minLr: t.minLr, warmupSteps: t.warmupSteps }, step, total);
-    const { loss, gradNorm } = trainStep(tr, b.pixels, b.tokens, b.positives, lr, b.ids);
+    const margin = arc ? marginAt(arc.options.margin, arc.options.marginWarmupSteps, step) : undefined;
+    const { loss, gradNorm } = arc
+      ? arcFaceStep(tr, b.pixels, Int32Array.from(b.ids, (id) => arc.classOf[id]!), lr, { scale: arc.options.scale, margin: margin! })
+      : trainStep(tr, b.pixels, b.tokens, b.positives, lr, b.ids);
     if (!Number.isFinite(loss)) {
       checkpoint();
       throw new UserError(`pretraining diverged at step ${step} (loss ${loss}, gradient norm ${gradNorm}); lower training.lr or raise warmupSteps, then resume or start over`);
@@ -193,16 +206,17 @@ export async function pretrainClip(cfg: PretrainConfig, clipCfg: ClipConfig, cor
     step++;
     const seconds = (performance.now() - t0) / 1000;
     trainSeconds += seconds;
-    const entry: StepLog = { step, epoch: epoch + 1, lr, loss, logitScale: Math.exp(logitScale.dataSync()[0]!), gradNorm, seconds, pairsPerSec: n / seconds };
+    const entry: StepLog = { step, epoch: epoch + 1, lr, loss, logitScale: arc ? arc.options.scale : Math.exp(logitScale.dataSync()[0]!), ...(arc ? { margin } : {}), gradNorm, seconds, pairsPerSec: n / seconds };
     log.push(entry);
     hooks.onStep?.(entry, total);
     const epochEnd = step % spe === 0;
     if (epochEnd) {
       const e0 = performance.now();
-      const ev = evaluateTowers(model, tok, corpus);
+      const ev = evaluateTowers(model, arc ? null : tok, corpus);
       trainSeconds += (performance.now() - e0) / 1000;
       evals.push({ epoch: epoch + 1, step, ...ev });
-      say(`epoch ${epoch + 1}/${t.epochs}: held-out verification AUC ${ev.heldout.auc.toFixed(4)}, near-twin TAR@FAR1e-2 ${ev.hard.tar[0]!.tar.toFixed(3)}; zero-shot ${ev.attributes.map((a) => `${a.name} ${(100 * a.accuracy).toFixed(1)}%`).join(', ')}`);
+      const zeroShot = ev.attributes.length ? `; zero-shot ${ev.attributes.map((a) => `${a.name} ${(100 * a.accuracy).toFixed(1)}%`).join(', ')}` : '';
+      say(`epoch ${epoch + 1}/${t.epochs}: held-out verification AUC ${ev.heldout.auc.toFixed(4)}, near-twin TAR@FAR1e-2 ${ev.hard.tar[0]!.tar.toFixed(3)}${zeroShot}`);
     }
     const stop = hooks.shouldStop?.() ?? false;
     if (epochEnd || step % t.checkpointEvery === 0 || stop || step === total) checkpoint();
@@ -211,6 +225,6 @@ export async function pretrainClip(cfg: PretrainConfig, clipCfg: ClipConfig, cor
       return { status: 'stopped', steps: step, total, log, evals, trainSeconds, model, logitScale: Math.exp(logitScale.dataSync()[0]!) };
     }
   }
-  model.text.endTraining();
+  if (!arc) model.text.endTraining();
   return { status: 'done', steps: step, total, log, evals, trainSeconds, model, logitScale: Math.exp(logitScale.dataSync()[0]!) };
 }

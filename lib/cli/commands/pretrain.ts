@@ -21,6 +21,8 @@ import { resolvePretrainConfig, type PretrainConfig } from '../../pretrain/confi
 import { buildCorpus, loadCorpus } from '../../pretrain/corpus.ts';
 import { evaluateTowers } from '../../pretrain/heldout.ts';
 import { writeOpenClipFolder } from '../../pretrain/export.ts';
+import { ImageTowerModel, writeImageTowerFolder } from '../../pretrain/image-tower.ts';
+import type { VisionTransformer } from '../../clip/vit.ts';
 import { configHash, pretrainClip, type StepLog } from '../../pretrain/train.ts';
 
 const help = `usage: clipface pretrain <pretrain.json> [--set key.path=value]... [--resume] [--quiet]
@@ -30,10 +32,13 @@ are errors), e.g. experiments/teaching-clip.pretrain.json, the recipe of the shi
 
 1. corpus: renders identities never used by a demo set, aligns their photos with the generator's
    exact 5 points and caches the crops in corpus.dir (git-ignored; resumable, byte-identical per seed);
-2. trains both towers with the multi-positive CLIP loss (AdamW, warm-up + cosine, gradient clipping,
-   learnable logit scale clamped at 100), evaluating on held-out people every epoch;
+2. objective clip: trains both towers with the multi-positive CLIP loss (AdamW, warm-up + cosine,
+   gradient clipping, learnable logit scale clamped at 100); objective arcface: trains the image
+   tower alone on identity labels with ArcFace's margin (s 64, m 0.5), e.g.
+   experiments/teaching-arcface.pretrain.json; either way evaluating on held-out people every epoch;
 3. writes <output.dir>/<name>/: config.json, env.json, train-log.csv, checkpoint/, and model/
-   (open_clip_config.json + open_clip_model.safetensors, fp16) with pretrain-report.json.
+   (open_clip_config.json + open_clip_model.safetensors, fp16; the image tower only for arcface)
+   with pretrain-report.json.
 
 Ctrl-C or SIGTERM stops at the next step with a checkpoint; --resume continues it exactly.
 
@@ -42,13 +47,13 @@ Ctrl-C or SIGTERM stops at the next step with a checkpoint; --resume continues i
   --quiet           no progress on stderr`;
 
 function csv(log: StepLog[]): string {
-  const cols: (keyof StepLog)[] = ['step', 'epoch', 'lr', 'loss', 'logitScale', 'gradNorm', 'seconds', 'pairsPerSec'];
+  const cols: (keyof StepLog)[] = ['step', 'epoch', 'lr', 'loss', 'logitScale', ...(log.some((l) => l.margin !== undefined) ? ['margin' as const] : []), 'gradNorm', 'seconds', 'pairsPerSec'];
   return [cols.join(','), ...log.map((r) => cols.map((c) => (c === 'step' || c === 'epoch' ? String(r[c]) : Number(r[c]).toPrecision(6))).join(','))].join('\n') + '\n';
 }
 
 export const pretrainCommand: Command = {
   name: 'pretrain',
-  summary: 'pretrain a small CLIP on synthetic captioned faces (the teaching CLIP)',
+  summary: 'pretrain a small CLIP on synthetic captioned faces (the teaching CLIP), or its image tower with ArcFace',
   help,
   async run(argv) {
     const { values, positionals } = parse('pretrain', argv, { set: { type: 'string', multiple: true }, resume: { type: 'boolean' }, quiet: { type: 'boolean' } }, true);
@@ -101,20 +106,23 @@ export const pretrainCommand: Command = {
       writeFileAtomic(join(out, 'train-log.csv'), csv(r.log));
       if (r.status === 'stopped') return 130;
       const modelDir = join(out, 'model');
-      const w = writeOpenClipFolder(modelDir, clipCfg, r.model, r.logitScale, { recipe: `clipface pretrain ${cfg.name} (config ${configHash(cfg)})` });
+      const arc = cfg.objective === 'arcface';
+      const recipe = { recipe: `clipface pretrain ${cfg.name} (config ${configHash(cfg)})`, objective: cfg.objective };
+      const w = arc ? writeImageTowerFolder(modelDir, clipCfg, r.model.visual as VisionTransformer, recipe) : writeOpenClipFolder(modelDir, clipCfg, r.model, r.logitScale, recipe);
       r.model.dispose();
-      // the shipped file, read back by the loader real open_clip weights go through
+      // the shipped file, read back by the loader real open_clip weights (or a shipped image tower) go through
       const files = resolveLocalModel(modelDir);
-      const shipped = ClipModel.load(files.configPath, files.weightsPath);
-      const final = evaluateTowers(shipped, tok, corpus);
+      const shipped = arc ? ImageTowerModel.load(files.configPath, files.weightsPath) : ClipModel.load(files.configPath, files.weightsPath);
+      const final = evaluateTowers(shipped, arc ? null : tok, corpus);
       shipped.dispose();
       writeJsonAtomic(join(modelDir, 'pretrain-report.json'), {
-        name: cfg.name, configHash: configHash(cfg), config: cfg,
+        name: cfg.name, objective: cfg.objective, ...(arc ? { arcface: cfg.arcface, trained: 'image tower and class weights; the text tower is neither trained nor shipped' } : {}),
+        configHash: configHash(cfg), config: cfg,
         corpus: { dir: cfg.corpus.dir, photos: corpus.manifest.images.length, identities: corpus.manifest.identities.length, distinctness: corpus.manifest.distinctness },
         steps: r.steps, trainSeconds: r.trainSeconds, wallSecondsThisInvocation: (performance.now() - w0) / 1000,
         pairsPerSecMedian: median(r.log.map((l) => l.pairsPerSec)),
         loss: { first: r.log[0]?.loss, last: r.log.at(-1)?.loss },
-        logitScale: r.logitScale, weights: { file: 'open_clip_model.safetensors', dtype: 'F16', sha256: w.sha256, bytes: w.bytes },
+        ...(arc ? {} : { logitScale: r.logitScale }), weights: { file: 'open_clip_model.safetensors', dtype: 'F16', sha256: w.sha256, bytes: w.bytes },
         epochs: r.evals, final, env: { ...environment(cfg.seed), backend },
       });
       writeJsonAtomic(join(out, 'pretrain-report.json'), { model: 'model/', sha256: w.sha256 });
