@@ -1,9 +1,10 @@
 /**
  * A face embedder (the backbone of a Table I baseline): aligned RGB crops in, raw (un-normalised)
- * descriptors out. Three kinds: face-api's 128-d dlib ResNet-34 and Human's 1024-d FaceRes (both
- * tfjs, shipped in their npm packages, so the comparison runs offline), and any ONNX recogniser a
- * user supplies through the model registry (insightface ArcFace, VGG-Face), preprocessing read from
- * its registry entry.
+ * descriptors out. Four kinds: face-api's 128-d dlib ResNet-34 and Human's 1024-d FaceRes (both
+ * tfjs, shipped in their npm packages, so the comparison runs offline), the teaching ArcFace tower
+ * (the teaching CLIP's image-tower architecture trained with ArcFace on the same synthetic corpus,
+ * teaching-arcface.ts), and any ONNX recogniser a user supplies through the model registry
+ * (insightface ArcFace, VGG-Face), preprocessing read from its registry entry.
  *
  * Descriptors are cached like CLIP's (lib/services/embeddings.ts): one float32 file per crop,
  * keyed by (embedder id, crop sha256), so (o)/(c) set-ups, thresholds and grids never re-embed.
@@ -25,16 +26,17 @@ export interface EmbedderOptions {
   say(message: string): void;
 }
 
-/** `face-api` | `human` | `onnx:<registry id>` → a loaded embedder. */
+/** `face-api` | `human` | `teaching-arcface` | `onnx:<registry id>` → a loaded embedder. */
 export async function createEmbedder(spec: string, o: EmbedderOptions): Promise<FaceEmbedder> {
   if (spec === 'face-api') return (await import('./tfjs-embedders.ts')).faceApiEmbedder();
   if (spec === 'human') return (await import('./tfjs-embedders.ts')).humanEmbedder();
+  if (spec === 'teaching-arcface') return (await import('./teaching-arcface.ts')).teachingArcfaceEmbedder();
   if (spec.startsWith('onnx:')) {
     const { onnxEmbedder, resolveOnnxModel } = await import('./onnx-embedder.ts');
     const registry = o.registry ? (isAbsolute(o.registry) ? o.registry : resolve(o.baseDir, o.registry)) : null;
     return onnxEmbedder(resolveOnnxModel(spec.slice(5), registry), o.say);
   }
-  throw new UserError(`method.embedder "${spec}": use face-api, human or onnx:<registry id>`);
+  throw new UserError(`method.embedder "${spec}": use face-api, human, teaching-arcface or onnx:<registry id>`);
 }
 
 /** Raw descriptors [n, dim] of image files (aligned crops), through the cache. */

@@ -7,7 +7,8 @@
  *   0.8 rule accepts exactly "similarity ≥ threshold";
  * - `face-classifier` "(c)": the backbone as a plain image classifier: a softmax head on its frozen
  *   embeddings (Adam, 100 epochs, the paper's batch size), confidence threshold 0.8.
- * Embedders: face-api, human (offline stand-ins), onnx:<registry id> (ArcFace, VGG-Face).
+ * Embedders: face-api, human (offline stand-ins), teaching-arcface (the teaching CLIP's image tower
+ * trained with ArcFace on the same corpus), onnx:<registry id> (ArcFace, VGG-Face).
  */
 import { cachedFaceEmbeddings, createEmbedder, type FaceEmbedder } from '../baselines/embedder.ts';
 import { calibrateThreshold, enrol, scoreGallery, similarityToConfidence, type Calibration, type SimilarityMetric } from '../baselines/gallery.ts';
@@ -126,5 +127,6 @@ export const faceClassifier: Method = {
 };
 
 function embedderLabel(o: MethodOptions): string {
+  if (o.embedder === 'teaching-arcface') return 'teaching ArcFace ViT';
   return o.embedder === 'face-api' ? 'face-api ResNet-34' : o.embedder === 'human' ? 'Human FaceRes' : o.embedder.slice(5);
 }
