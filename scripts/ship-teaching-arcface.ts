@@ -8,7 +8,7 @@
  *
  *   node --import tsx scripts/ship-teaching-arcface.ts [<run dir>]   (default results/pretrain/teaching-arcface)
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initTf } from '../lib/runtime/tf.ts';
 import { ImageTowerModel } from '../lib/pretrain/image-tower.ts';
@@ -16,7 +16,7 @@ import { loadCorpus } from '../lib/pretrain/corpus.ts';
 import { setFeatures } from '../lib/pretrain/heldout.ts';
 import { pairScores } from '../lib/pretrain/evaluate.ts';
 import { referenceInputs } from '../lib/pretrain/reference.ts';
-import { sha256FileSync } from '../lib/util/hash.ts';
+import { pinShippedModel } from '../lib/models/registry.ts';
 import { writeJsonAtomic } from '../lib/util/fs-atomic.ts';
 import { repoRoot } from '../lib/util/paths.ts';
 
@@ -63,29 +63,12 @@ writeJsonAtomic(join(dst, 'threshold.json'), {
   source: 'models/teaching-arcface/threshold.json, written by scripts/ship-teaching-arcface.ts on people never seen in training and never in a demo set',
 });
 
-const registryPath = join(repoRoot, 'models', 'registry.json');
-const registry = JSON.parse(readFileSync(registryPath, 'utf8')) as { models: Record<string, unknown>[] };
-const pin = (f: string) => ({ name: f, sha256: sha256FileSync(join(dst, f)), bytes: statSync(join(dst, f)).size });
-const cfg = JSON.parse(readFileSync(join(dst, 'open_clip_config.json'), 'utf8'));
-const entry = {
-  id: 'clipface/teaching-arcface',
-  architecture: 'teaching-vit',
-  family: 'arcface',
-  source: 'shipped',
-  format: 'open_clip',
-  files: [pin('open_clip_config.json'), pin('open_clip_model.safetensors')],
-  licence: { name: 'MIT', url: 'https://opensource.org/license/mit', note: 'Trained by this project on synthetic cartoon faces (facesjs, Apache-2.0) from a random init; see models/teaching-arcface/MODEL_CARD.md. A teaching baseline, not a face-recognition system: it has never seen a real face.' },
-  preprocessing: {
-    image_size: cfg.model_cfg.vision_cfg.image_size, mean: cfg.preprocess_cfg.mean, std: cfg.preprocess_cfg.std, input_range: [0, 1],
-    channel_order: 'RGB', interpolation: 'bicubic', resize_mode: 'shortest',
-    note: 'trained on 64 px crops aligned with the ArcFace template and preprocess.margin 0.25, as the teaching CLIP',
-  },
-  embedDim: cfg.model_cfg.embed_dim,
+const pins = pinShippedModel(dst, {
+  id: 'clipface/teaching-arcface', family: 'arcface', architecture: 'teaching-vit',
+  licenceNote: 'Trained by this project on synthetic cartoon faces (facesjs, Apache-2.0) from a random init; see models/teaching-arcface/MODEL_CARD.md. A teaching baseline, not a face-recognition system: it has never seen a real face.',
+  preprocessNote: 'trained on 64 px crops aligned with the ArcFace template and preprocess.margin 0.25, as the teaching CLIP',
   paper: { title: 'ArcFace: Additive Angular Margin Loss for Deep Face Recognition', authors: 'Deng, Guo, Xue, Zafeiriou', year: 2019, venue: 'CVPR', url: 'https://arxiv.org/abs/1801.07698' },
-  note: "image tower only (visual.* tensors; the teaching CLIP's architecture, no text tower): method.embedder \"teaching-arcface\" (lib/baselines/teaching-arcface.ts); retrain with clipface pretrain experiments/teaching-arcface.pretrain.json",
-};
-const i = registry.models.findIndex((m) => m.id === entry.id);
-if (i >= 0) registry.models[i] = entry; else registry.models.push(entry);
-writeJsonAtomic(registryPath, registry);
-process.stdout.write(`${dst}: ${entry.files.map((f) => `${f.name} ${f.bytes} B sha256 ${f.sha256}`).join('; ')}; documented threshold cosine ${threshold}\n`);
+  note: 'image tower only (visual.* tensors; the teaching CLIP\'s architecture, no text tower): method.embedder "teaching-arcface" (lib/baselines/teaching-arcface.ts); retrain with clipface pretrain experiments/teaching-arcface.pretrain.json',
+});
+process.stdout.write(`${dst}: ${pins.map((f) => `${f.name} ${f.bytes} B sha256 ${f.sha256}`).join('; ')}; documented threshold cosine ${threshold}\n`);
 process.exit(0);

@@ -6,12 +6,12 @@
  *
  *   npm run -s teaching:ship [-- <run dir>]        (default results/pretrain/teaching-clip)
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initTf } from '../lib/runtime/tf.ts';
 import { ClipModel } from '../lib/clip/model.ts';
 import { ClipTokenizer } from '../lib/clip/tokenizer.ts';
-import { sha256FileSync } from '../lib/util/hash.ts';
+import { pinShippedModel } from '../lib/models/registry.ts';
 import { writeJsonAtomic } from '../lib/util/fs-atomic.ts';
 import { repoRoot } from '../lib/util/paths.ts';
 import { referenceInputs } from '../lib/pretrain/reference.ts';
@@ -35,29 +35,12 @@ writeJsonAtomic(join(dst, 'reference-embeddings.json'), {
 });
 model.dispose();
 
-const registryPath = join(repoRoot, 'models', 'registry.json');
-const registry = JSON.parse(readFileSync(registryPath, 'utf8')) as { models: Record<string, unknown>[] };
-const pin = (f: string) => ({ name: f, sha256: sha256FileSync(join(dst, f)), bytes: statSync(join(dst, f)).size });
-const cfg = JSON.parse(readFileSync(join(dst, 'open_clip_config.json'), 'utf8'));
-const entry = {
-  id: 'clipface/teaching-clip',
-  architecture: 'teaching-vit',
-  family: 'clip',
-  source: 'shipped',
-  format: 'open_clip',
-  files: [pin('open_clip_config.json'), pin('open_clip_model.safetensors')],
-  licence: { name: 'MIT', url: 'https://opensource.org/license/mit', note: "Trained by this project on synthetic cartoon faces (facesjs, Apache-2.0) from a random init; see models/teaching-clip/MODEL_CARD.md. It shows the paper's mechanism, not CLIP-RN50's numbers; not a face-recognition system." },
-  preprocessing: {
-    image_size: cfg.model_cfg.vision_cfg.image_size, mean: cfg.preprocess_cfg.mean, std: cfg.preprocess_cfg.std, input_range: [0, 1],
-    channel_order: 'RGB', interpolation: 'bicubic', resize_mode: 'shortest',
-    note: 'trained on 64 px crops aligned with the ArcFace template and preprocess.margin 0.25',
-  },
-  embedDim: cfg.model_cfg.embed_dim,
+const pins = pinShippedModel(dst, {
+  id: 'clipface/teaching-clip', family: 'clip', architecture: 'teaching-vit',
+  licenceNote: "Trained by this project on synthetic cartoon faces (facesjs, Apache-2.0) from a random init; see models/teaching-clip/MODEL_CARD.md. It shows the paper's mechanism, not CLIP-RN50's numbers; not a face-recognition system.",
+  preprocessNote: 'trained on 64 px crops aligned with the ArcFace template and preprocess.margin 0.25',
   paper: { title: 'Learning Transferable Visual Models From Natural Language Supervision', authors: 'Radford, Kim, Hallacy, Ramesh, Goh, Agarwal, Sastry, Askell, Mishkin, Clark, Krueger, Sutskever', year: 2021, venue: 'ICML', url: 'https://arxiv.org/abs/2103.00020' },
   note: 'the offline default of every experiment that names no model (lib/services/model-source.ts); retrain with clipface pretrain experiments/teaching-clip.pretrain.json',
-};
-const i = registry.models.findIndex((m) => m.id === entry.id);
-if (i >= 0) registry.models[i] = entry; else registry.models.push(entry);
-writeJsonAtomic(registryPath, registry);
-process.stdout.write(`${dst}: ${entry.files.map((f) => `${f.name} ${f.bytes} B sha256 ${f.sha256}`).join('; ')}\n`);
+});
+process.stdout.write(`${dst}: ${pins.map((f) => `${f.name} ${f.bytes} B sha256 ${f.sha256}`).join('; ')}\n`);
 process.exit(0);

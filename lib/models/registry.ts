@@ -11,6 +11,7 @@ import { Ajv } from 'ajv';
 import { UserError } from '../util/errors.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
 import { checkUserJson } from '../util/json.ts';
+import { sha256FileSync } from '../util/hash.ts';
 import { repoRoot } from '../util/paths.ts';
 
 export interface ModelFile {
@@ -211,4 +212,29 @@ export function resolveArchConfig(arch: string, baseDir: string, what = 'arch'):
   const p = isAbsolute(arch) ? arch : resolve(baseDir, arch);
   if (existsSync(p)) return p;
   throw new UserError(`${what} "${arch}": neither a preset (${listArchitectures().join(', ')}) nor a config file`);
+}
+
+/**
+ * Pin a model this project ships (models/<name>/, an open_clip folder) in models/registry.json:
+ * its config and weights' sha256 and sizes, and the registry fields every shipped entry has
+ * (preprocessing from its open_clip_config.json). Replaces the entry with the same id. Used by
+ * scripts/ship-teaching-*.ts.
+ */
+export function pinShippedModel(dir: string, entry: { id: string; family: string; architecture: string; licenceNote: string; preprocessNote: string; paper: Record<string, unknown>; note: string }, path = registryPath): { name: string; sha256: string; bytes: number }[] {
+  const registry = JSON.parse(readFileSync(path, 'utf8')) as { models: Record<string, unknown>[] };
+  const files = [OPEN_CLIP_CONFIG, OPEN_CLIP_WEIGHTS].map((f) => ({ name: f, sha256: sha256FileSync(join(dir, f)), bytes: statSync(join(dir, f)).size }));
+  const cfg = JSON.parse(readFileSync(join(dir, OPEN_CLIP_CONFIG), 'utf8'));
+  const row = {
+    id: entry.id, architecture: entry.architecture, family: entry.family, source: 'shipped', format: 'open_clip', files,
+    licence: { name: 'MIT', url: 'https://opensource.org/license/mit', note: entry.licenceNote },
+    preprocessing: {
+      image_size: cfg.model_cfg.vision_cfg.image_size, mean: cfg.preprocess_cfg.mean, std: cfg.preprocess_cfg.std, input_range: [0, 1],
+      channel_order: 'RGB', interpolation: 'bicubic', resize_mode: 'shortest', note: entry.preprocessNote,
+    },
+    embedDim: cfg.model_cfg.embed_dim, paper: entry.paper, note: entry.note,
+  };
+  const i = registry.models.findIndex((m) => m.id === entry.id);
+  if (i >= 0) registry.models[i] = row; else registry.models.push(row);
+  writeJsonAtomic(path, registry);
+  return files;
 }

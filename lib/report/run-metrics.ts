@@ -14,7 +14,7 @@
  * - `tableI.heldOutAccuracy`: Table I's "Training Accuracy" column, which we read as top-1 accuracy
  *   on the held-out 20 % of the training data (MISSION.md); it equals `closedSet.accuracy`.
  */
-import type { Aggregation, Counts, Outcome } from '../eval/deployment.ts';
+import type { Aggregation, Counts, Outcome, SubjectDecision } from '../eval/deployment.ts';
 import type { FalseAcceptMetrics, ThresholdMetrics } from './threshold-metrics.ts';
 
 /** A number, or null where it is undefined for this run (0/0) or infinite. */
@@ -103,17 +103,8 @@ export interface ClosedSetMetrics {
   perClass: ClassMetrics[];
 }
 
-/** A type, not an interface, so that rows of it are plain records (htmlTable, showTable). */
-export type StoredDecision = {
-  subject: string;
-  known: boolean;
-  trueIdentity: string | null;
-  decision: string;
-  confidence: number;
-  frames: number;
-  outcome: Outcome;
-  cell: keyof Counts;
-};
+/** SubjectDecision as stored; a mapped type, not an interface, so that its rows are plain records (htmlTable, showTable). */
+export type StoredDecision = { [K in keyof SubjectDecision]: SubjectDecision[K] };
 
 /** The paper's deployment protocol, one decision per subject, beside ISO/IEC 19795-1. */
 export interface DeploymentMetrics {
