@@ -27,14 +27,8 @@ export function titled(text: string): { text: string; x: number; xanchor: string
 /** A colour per series, colour-blind safe (Okabe & Ito 2008). */
 export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#F0E442', '#000000'];
 
-/** RFC 4180 CSV: fields with a comma, quote or newline are quoted, quotes doubled; LF line ends. */
-export function toCsv(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  const cell = (v: unknown): string => {
-    const s = v === null || v === undefined ? '' : String(v);
-    return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-  };
-  return [header, ...rows].map((r) => r.map(cell).join(',')).join('\n') + '\n';
-}
+/** RFC 4180 CSV (util/csv.ts): every figure carries its numbers as CSV too. */
+export { toCsv } from '../util/csv.ts';
 
 /** Throw a RangeError naming the figure when a spec is inconsistent (caller's bug, not user input). */
 export function check(cond: unknown, fn: string, message: string): asserts cond {

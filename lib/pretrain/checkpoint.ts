@@ -5,12 +5,12 @@
  * kill at any moment leaves either the old or the new checkpoint whole; a checkpoint whose files
  * do not match their recorded hashes is refused, never half-used. Leftover temp folders are removed.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors } from '../clip/safetensors.ts';
 import { UserError } from '../util/errors.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
+import { sha256FileSync } from '../util/hash.ts';
 
 export type Tensors = Map<string, { shape: number[]; data: Float32Array }>;
 
@@ -29,7 +29,7 @@ export interface PretrainState {
   extra: Record<string, unknown>;
 }
 
-const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+const sha = sha256FileSync;
 
 export function saveCheckpoint(outDir: string, weights: Tensors, moments: Tensors, state: Omit<PretrainState, 'format' | 'version' | 'files'>): void {
   const tmp = join(outDir, `.checkpoint-${state.step}.tmp`);
