@@ -15,26 +15,93 @@ export type T2 = tf.Tensor2D;
 /** Look-up of a tower's parameters by their PyTorch name (without the tower prefix). */
 export type Params = (name: string) => Tensor;
 
+/**
+ * Column sums of a 2-D gradient as a `ones[1, N] · dy` product: the gradient of a broadcast bias
+ * or gain. tfjs's own (Sum over axis 0) transposes the whole [N, C] tensor first on wasm and sums
+ * on one thread; the product runs in the matmul route (PERF-NOTES Q1). Same sums, other order.
+ */
+function columnSums(dy: Tensor): T1 {
+  const c = dy.shape[dy.rank - 1]!;
+  const rows = dy.size / c;
+  return tf.reshape(tf.matMul(tf.ones([1, rows]), tf.reshape(dy, [rows, c]) as T2), [c]) as T1;
+}
+
+/**
+ * clip/model.py LayerNorm (fp32, two-pass variance like torch's native kernel) with its gradient
+ * written out (torch's layer_norm_backward): dx = r·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)), dγ = Σ dy·x̂,
+ * dβ = Σ dy, where x̂ = (x − μ)·r and dx̂ = dy·γ. tfjs's autodiff of the same forward takes ~20
+ * kernels, two of them column sums through full transposes; this takes 10 (PERF-NOTES Q2, "every
+ * pass over the activations costs"). test/nn-grads.test.ts checks it against autodiff.
+ */
 export function layerNorm(x: T2, g: Tensor, b: Tensor, eps = 1e-5): T2 {
-  // clip/model.py LayerNorm computes in fp32; two-pass variance like torch's native kernel
-  return tf.tidy(() => {
-    const mean = tf.mean(x, -1, true);
-    const xc = tf.sub(x, mean);
-    const variance = tf.mean(tf.square(xc), -1, true);
-    return tf.add(tf.mul(tf.mul(xc, tf.rsqrt(tf.add(variance, eps))), g), b) as T2;
+  const f = tf.customGrad((...a: (Tensor | tf.GradSaveFunc)[]) => {
+    const [xi, gi, bi, save] = a as [Tensor, Tensor, Tensor, tf.GradSaveFunc];
+    const mean = tf.mean(xi, -1, true);
+    const xc = tf.sub(xi, mean);
+    const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps));
+    const xhat = tf.mul(xc, rstd);
+    save([xhat, rstd, gi]);
+    return {
+      value: tf.add(tf.mul(xhat, gi), bi),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [xh, r, gain] = saved as [Tensor, Tensor, Tensor];
+        const dxhat = tf.mul(dy, gain);
+        const inner = tf.add(tf.mean(dxhat, -1, true), tf.mul(xh, tf.mean(tf.mul(dxhat, xh), -1, true)));
+        return [tf.mul(tf.sub(dxhat, inner), r), columnSums(tf.mul(dy, xh)), columnSums(dy)];
+      },
+    };
   });
+  return f(x, g, b) as T2;
 }
 
-/** `x @ W + b` with W in tfjs layout [in, out]. */
+/** `x @ W + b` with W in tfjs layout [in, out]; the bias gradient is a column-sum product. */
 export function linear(x: T2, w: Tensor, b?: Tensor): T2 {
-  const y = tf.matMul(x, w as T2) as T2;
-  return b ? (tf.add(y, b) as T2) : y;
+  if (!b) return tf.matMul(x, w as T2) as T2;
+  const f = tf.customGrad((...a: (Tensor | tf.GradSaveFunc)[]) => {
+    const [xi, wi, bi, save] = a as [Tensor, Tensor, Tensor, tf.GradSaveFunc];
+    save([xi, wi]);
+    return {
+      value: tf.add(tf.matMul(xi as T2, wi as T2), bi),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [xs, ws] = saved as [T2, T2];
+        return [tf.matMul(dy as T2, ws, false, true), tf.matMul(xs, dy as T2, true, false), columnSums(dy)];
+      },
+    };
+  });
+  return f(x, w, b) as T2;
 }
 
-/** QuickGELU (clip/model.py): x·σ(1.702x); the exact erf GELU when the config says so. */
+/**
+ * nn.MultiheadAttention's packed in-projection (in_proj_weight = [W_q; W_k; W_v]) as three
+ * products with column slices of the packed weight. Same numbers as one product then a split; but
+ * the split then runs on the small weight, not on the [N, 3W] activations (whose wasm SplitV and
+ * its Concat gradient took ~6 % of a pretraining step).
+ */
+export function inProjection(h: T2, w: Tensor, b: Tensor): [T2, T2, T2] {
+  const width = h.shape[1];
+  const part = (i: number) => linear(h, tf.slice(w, [0, i * width], [-1, width]), tf.slice(b, [i * width], [width]));
+  return [part(0), part(1), part(2)];
+}
+
+/**
+ * QuickGELU (clip/model.py): x·σ(1.702x), with its derivative written out, σ + 1.702·x·σ·(1 − σ)
+ * (5 kernels on the backward pass instead of autodiff's 8); the exact erf GELU when the config says so.
+ */
 export function gelu(x: Tensor, quick: boolean): Tensor {
-  if (quick) return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
-  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+  if (!quick) return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+  const f = tf.customGrad((...a: (Tensor | tf.GradSaveFunc)[]) => {
+    const [xi, save] = a as [Tensor, tf.GradSaveFunc];
+    const sig = tf.sigmoid(tf.mul(xi, 1.702));
+    save([xi, sig]);
+    return {
+      value: tf.mul(xi, sig),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [xs, sg] = saved as [Tensor, Tensor];
+        return [tf.mul(dy, tf.mul(sg, tf.add(1, tf.mul(tf.mul(xs, 1.702), tf.sub(1, sg)))))];
+      },
+    };
+  });
+  return f(x);
 }
 
 /** [B·L, H·d] → [B, H, L, d] */
@@ -118,10 +185,8 @@ export function causalMask(len: number): tf.Tensor2D {
  * with a packed in_proj [q; k; v]. `x` is [B·L, W].
  */
 export function residualAttentionBlock(x: T2, p: Params, prefix: string, batch: number, len: number, heads: number, quickGelu: boolean, mask?: Tensor): T2 {
-  const w = x.shape[1];
   const h = layerNorm(x, p(`${prefix}.ln_1.weight`), p(`${prefix}.ln_1.bias`));
-  const qkv = linear(h, p(`${prefix}.attn.in_proj_weight`), p(`${prefix}.attn.in_proj_bias`));
-  const [q, k, v] = tf.split(qkv, [w, w, w], 1) as [T2, T2, T2];
+  const [q, k, v] = inProjection(h, p(`${prefix}.attn.in_proj_weight`), p(`${prefix}.attn.in_proj_bias`));
   const a = attention(q, k, v, batch, len, len, heads, mask);
   x = tf.add(x, linear(a, p(`${prefix}.attn.out_proj.weight`), p(`${prefix}.attn.out_proj.bias`))) as T2;
   const h2 = layerNorm(x, p(`${prefix}.ln_2.weight`), p(`${prefix}.ln_2.bias`));

@@ -10,7 +10,7 @@
  * there, and no later layer looks at the other rows.
  */
 import { tf } from '../runtime/tf.ts';
-import { gelu, layerNorm, linear, prefixAttention, type Params, type T2 } from './nn.ts';
+import { gelu, inProjection, layerNorm, linear, prefixAttention, type Params, type T2 } from './nn.ts';
 import type { TextLayout } from './text-layout.ts';
 import { BLOCK_PARAMS, fusedBlock } from './text-block.ts';
 
@@ -40,10 +40,8 @@ function mlp(x: T2, c: ForwardContext, b: string): T2 {
 }
 
 function qkv(x: T2, c: ForwardContext, b: string): [T2, T2, T2] {
-  const w = x.shape[1];
   const h = layerNorm(x, c.p(`${b}.ln_1.weight`), c.p(`${b}.ln_1.bias`));
-  const all = linear(h, c.p(`${b}.attn.in_proj_weight`), c.p(`${b}.attn.in_proj_bias`));
-  return tf.split(all, [w, w, w], 1) as [T2, T2, T2];
+  return inProjection(h, c.p(`${b}.attn.in_proj_weight`), c.p(`${b}.attn.in_proj_bias`));
 }
 
 /** One full block over every row of the layout. */
