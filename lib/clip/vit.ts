@@ -15,7 +15,7 @@
  */
 import { tf } from '../runtime/tf.ts';
 import type { ClipConfig } from './config.ts';
-import { blockShapes, isLinearWeight, layerNorm, residualAttentionBlock, transpose2d, type T2 } from './nn.ts';
+import { attention, blockShapes, gelu, isLinearWeight, layerNorm, linear, residualAttentionBlock, transpose2d, type T2 } from './nn.ts';
 import type { HostStateDict, StateDict } from './safetensors.ts';
 
 let towerCount = 0;
@@ -101,10 +101,31 @@ export class VisionTransformer {
       const clsRow = tf.pad(tf.reshape(p('class_embedding'), [1, width]), [[0, len - 1], [0, 0]]);
       let x = tf.reshape(tf.add(padded, tf.add(clsRow, p('positional_embedding'))), [n * len, width]) as T2;
       x = layerNorm(x, p('ln_pre.weight'), p('ln_pre.bias'));
-      for (let i = 0; i < (layers as number); i++) x = residualAttentionBlock(x, p, `transformer.resblocks.${i}`, n, len, this.heads, this.cfg.quickGelu);
-      const clsOut = tf.reshape(tf.slice(tf.reshape(x, [n, len, width]), [0, 0, 0], [n, 1, width]), [n, width]) as T2;
+      const last = (layers as number) - 1;
+      for (let i = 0; i < last; i++) x = residualAttentionBlock(x, p, `transformer.resblocks.${i}`, n, len, this.heads, this.cfg.quickGelu);
+      const clsOut = last < 0 ? (tf.reshape(tf.slice(tf.reshape(x, [n, len, width]), [0, 0, 0], [n, 1, width]), [n, width]) as T2) : this.classTokenBlock(x, `transformer.resblocks.${last}`, n, len);
       return tf.matMul(layerNorm(clsOut, p('ln_post.weight'), p('ln_post.bias')), p('proj') as T2);
     });
+  }
+
+  /**
+   * The last ResidualAttentionBlock, computed for the class token only: encode_image reads nothing
+   * else of its output (ln_post(x[:, 0, :])). Keys and values still come from every token; the
+   * query, out_proj and MLP run on one row per image instead of g² + 1. Exact (attention rows are
+   * independent), and a fifth fewer FLOPs in a 4-layer tower, forward and backward, like the text
+   * tower's EOT-only last block (text-forward.ts).
+   */
+  private classTokenBlock(x: T2, b: string, n: number, len: number): T2 {
+    const p = (name: string) => this.t.get(name)! as tf.Tensor;
+    const w = x.shape[1];
+    const cls = (t: T2) => tf.reshape(tf.slice(tf.reshape(t, [n, len, w]), [0, 0, 0], [n, 1, w]), [n, w]) as T2;
+    const h = layerNorm(x, p(`${b}.ln_1.weight`), p(`${b}.ln_1.bias`));
+    const wIn = p(`${b}.attn.in_proj_weight`), bIn = p(`${b}.attn.in_proj_bias`);
+    const proj = (rows: T2, i: number) => linear(rows, tf.slice(wIn, [0, i * w], [-1, w]), tf.slice(bIn, [i * w], [w]));
+    const a = attention(proj(cls(h), 0), proj(h, 1), proj(h, 2), n, 1, len, this.heads);
+    const xc = tf.add(cls(x), linear(a, p(`${b}.attn.out_proj.weight`), p(`${b}.attn.out_proj.bias`))) as T2;
+    const m = gelu(linear(layerNorm(xc, p(`${b}.ln_2.weight`), p(`${b}.ln_2.bias`)), p(`${b}.mlp.c_fc.weight`), p(`${b}.mlp.c_fc.bias`)), this.cfg.quickGelu) as T2;
+    return tf.add(xc, linear(m, p(`${b}.mlp.c_proj.weight`), p(`${b}.mlp.c_proj.bias`))) as T2;
   }
 
   /** The parameters `encode` computes with, in tfjs layout (see VitWeights). */
