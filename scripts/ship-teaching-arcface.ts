@@ -32,7 +32,8 @@ for (const f of files) copyFileSync(join(src, f), join(dst, f));
 await initTf({ quiet: true });
 
 const model = ImageTowerModel.load(join(dst, 'open_clip_config.json'), join(dst, 'open_clip_model.safetensors'));
-const { pixels, n } = referenceInputs(model.cfg.vision.imageSize);
+const size = model.cfg.vision.imageSize;
+const { pixels, n } = referenceInputs(size);
 const img = model.encodeImage(pixels, n);
 writeJsonAtomic(join(dst, 'reference-embeddings.json'), {
   note: 'raw encode_image of lib/pretrain/reference.ts pixels with the shipped weights; test/pretrain-arcface-shipped.test.ts compares',
@@ -66,7 +67,7 @@ writeJsonAtomic(join(dst, 'threshold.json'), {
 const pins = pinShippedModel(dst, {
   id: 'clipface/teaching-arcface', family: 'arcface', architecture: 'teaching-vit',
   licenceNote: 'Trained by this project on synthetic cartoon faces (facesjs, Apache-2.0) from a random init; see models/teaching-arcface/MODEL_CARD.md. A teaching baseline, not a face-recognition system: it has never seen a real face.',
-  preprocessNote: 'trained on 64 px crops aligned with the ArcFace template and preprocess.margin 0.25, as the teaching CLIP',
+  preprocessNote: `trained on ${size} px crops aligned with the ArcFace template and preprocess.margin 0.25, as the teaching CLIP`,
   paper: { title: 'ArcFace: Additive Angular Margin Loss for Deep Face Recognition', authors: 'Deng, Guo, Xue, Zafeiriou', year: 2019, venue: 'CVPR', url: 'https://arxiv.org/abs/1801.07698' },
   note: 'image tower only (visual.* tensors; the teaching CLIP\'s architecture, no text tower): method.embedder "teaching-arcface" (lib/baselines/teaching-arcface.ts); retrain with clipface pretrain experiments/teaching-arcface.pretrain.json',
 });

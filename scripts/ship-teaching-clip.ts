@@ -26,7 +26,8 @@ for (const f of files) copyFileSync(join(src, f), join(dst, f));
 await initTf({ quiet: true });
 
 const model = ClipModel.load(join(dst, 'open_clip_config.json'), join(dst, 'open_clip_model.safetensors'));
-const { pixels, n, prompts } = referenceInputs(model.cfg.vision.imageSize);
+const size = model.cfg.vision.imageSize;
+const { pixels, n, prompts } = referenceInputs(size);
 const img = model.encodeImage(pixels, n);
 const txt = model.encodeText(ClipTokenizer.load().tokenize(prompts, model.cfg.text.contextLength).tokens);
 writeJsonAtomic(join(dst, 'reference-embeddings.json'), {
@@ -38,7 +39,7 @@ model.dispose();
 const pins = pinShippedModel(dst, {
   id: 'clipface/teaching-clip', family: 'clip', architecture: 'teaching-vit',
   licenceNote: "Trained by this project on synthetic cartoon faces (facesjs, Apache-2.0) from a random init; see models/teaching-clip/MODEL_CARD.md. It shows the paper's mechanism, not CLIP-RN50's numbers; not a face-recognition system.",
-  preprocessNote: 'trained on 64 px crops aligned with the ArcFace template and preprocess.margin 0.25',
+  preprocessNote: `trained on ${size} px crops aligned with the ArcFace template and preprocess.margin 0.25`,
   paper: { title: 'Learning Transferable Visual Models From Natural Language Supervision', authors: 'Radford, Kim, Hallacy, Ramesh, Goh, Agarwal, Sastry, Askell, Mishkin, Clark, Krueger, Sutskever', year: 2021, venue: 'ICML', url: 'https://arxiv.org/abs/2103.00020' },
   note: 'the offline default of every experiment that names no model (lib/services/model-source.ts); retrain with clipface pretrain experiments/teaching-clip.pretrain.json',
 });

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { initTf } from '../lib/runtime/tf.ts';
+import { repoRoot } from '../lib/util/paths.ts';
 import { getModel, resolveLocalModel } from '../lib/models/registry.ts';
 import { ImageTowerModel } from '../lib/pretrain/image-tower.ts';
 import { referenceInputs } from '../lib/pretrain/reference.ts';
@@ -45,14 +46,15 @@ test('teaching ArcFace: the recorded reference embeddings, through the registry 
   model.dispose();
 });
 
-test('teaching ArcFace embedder: 64 px crops in, 128-d descriptors out; a documented threshold from held-out people', async () => {
+test('teaching ArcFace embedder: crops at the shipped config\'s image_size in, 128-d descriptors out; a documented threshold from held-out people', async () => {
   const e = await teachingArcfaceEmbedder();
   try {
-    assert.equal(e.inputSize, 64);
+    const size = JSON.parse(readFileSync(join(repoRoot, 'models', 'teaching-arcface', 'open_clip_config.json'), 'utf8')).model_cfg.vision_cfg.image_size;
+    assert.equal(e.inputSize, size);
     assert.equal(e.dim, 128);
     assert.equal(e.documented?.metric, 'cosine');
     assert.ok(e.documented!.threshold > -1 && e.documented!.threshold < 1);
-    const img = (v: number) => ({ width: 64, height: 64, data: Uint8Array.from({ length: 64 * 64 * 3 }, (_, i) => (i * v) % 251), source: `img${v}` });
+    const img = (v: number) => ({ width: size, height: size, data: Uint8Array.from({ length: size * size * 3 }, (_, i) => (i * v) % 251), source: `img${v}` });
     const out = await e.embed([img(3), img(7)]);
     assert.equal(out.length, 2 * 128);
     assert.ok(out.every(Number.isFinite));

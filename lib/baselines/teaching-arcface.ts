@@ -5,7 +5,7 @@
  * pinned in models/registry.json (`clipface/teaching-arcface`). Where face-api and Human learnt
  * from real photos, this one saw exactly the cartoon world the teaching CLIP saw.
  *
- * It reads the crops the run prepared at its input size (64 px, the ArcFace template with
+ * It reads the crops the run prepared at its input size (its config's image_size, the ArcFace template with
  * preprocess.margin, 0.25 in the demo: the corpus's own crop), normalises them as CLIP does and
  * runs the tower on tfjs. Its documented threshold (threshold.json, written when it shipped) was
  * chosen on the corpus's held-out people, never on a demo set.

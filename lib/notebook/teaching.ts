@@ -100,13 +100,13 @@ function textFeatures(model: ClipModel, tok: ClipTokenizer, prompts: string[]): 
  */
 export async function unseenStudy(o: { experiment: string; seed: number; people: number; photos: number }): Promise<UnseenStudy> {
   await initTf({ quiet: true });
-  const people = await makeUnseenPeople({ seed: o.seed, people: o.people, photos: o.photos });
   const { config, baseDir } = loadExperiment(repoPath(o.experiment), []);
   const loaded = await loadExperimentModel(config, baseDir);
   const { model } = loaded;
   try {
+    // photographed at the model's input size, with the experiment's crop margin (the demo set's alignment)
+    const people = await makeUnseenPeople({ seed: o.seed, people: o.people, photos: o.photos, cropSize: model.cfg.vision.imageSize, margin: config.preprocess.margin });
     const d = model.cfg.embedDim, pre = model.cfg.preprocess;
-    if (model.cfg.vision.imageSize !== people.cropSize) throw new UserError(`${o.experiment}: its model takes ${model.cfg.vision.imageSize} px faces; the unseen people are made at ${people.cropSize} px for the teaching CLIP`);
     const feats = normalizeRows(encodeImages(model, unseenPixels(people, pre.mean, pre.std), people.photos.length), d);
     const tok = ClipTokenizer.load();
     const truth = people.photos.map((p) => ({ traits: people.people[p.person]!.traits, facts: p.facts }));
