@@ -6,29 +6,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initTf } from '../lib/runtime/tf.ts';
 import { repoRoot } from '../lib/util/paths.ts';
-import { getModel, resolveLocalModel } from '../lib/models/registry.ts';
+import { resolveLocalModel } from '../lib/models/registry.ts';
+import { assertShippedPins } from './helpers/shipped.ts';
 import { ImageTowerModel } from '../lib/pretrain/image-tower.ts';
 import { referenceInputs } from '../lib/pretrain/reference.ts';
-import { sha256FileSync } from '../lib/util/hash.ts';
 import { TEACHING_ARCFACE_ID, teachingArcfaceEmbedder } from '../lib/baselines/teaching-arcface.ts';
 
 await initTf({ quiet: true });
 
 test('teaching ArcFace: files match the registry sha256 and sizes; fp16 image tower only, ≤ 4 MB', () => {
-  const entry = getModel(TEACHING_ARCFACE_ID);
-  assert.equal(entry.source, 'shipped');
+  const { dir, entry } = assertShippedPins(TEACHING_ARCFACE_ID, 4);
   assert.equal(entry.family, 'arcface');
-  const { dir } = resolveLocalModel(TEACHING_ARCFACE_ID);
-  for (const f of entry.files) {
-    const p = join(dir, f.name);
-    assert.equal(sha256FileSync(p), f.sha256, `${p} sha256`);
-    assert.equal(statSync(p).size, f.bytes, `${p} size`);
-  }
-  assert.ok(statSync(join(dir, 'open_clip_model.safetensors')).size <= 4 * 2 ** 20);
   const report = JSON.parse(readFileSync(join(dir, 'pretrain-report.json'), 'utf8'));
   assert.equal(report.objective, 'arcface');
   assert.deepEqual({ s: report.arcface.scale, m: report.arcface.margin }, { s: 64, m: 0.5 });

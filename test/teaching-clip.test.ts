@@ -5,28 +5,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initTf } from '../lib/runtime/tf.ts';
-import { getModel, resolveLocalModel } from '../lib/models/registry.ts';
+import { resolveLocalModel } from '../lib/models/registry.ts';
+import { assertShippedPins } from './helpers/shipped.ts';
 import { ClipModel } from '../lib/clip/model.ts';
 import { ClipTokenizer } from '../lib/clip/tokenizer.ts';
 import { referenceInputs } from '../lib/pretrain/reference.ts';
-import { sha256FileSync } from '../lib/util/hash.ts';
 import { TEACHING_CLIP_ID } from '../lib/services/model-source.ts';
 
 await initTf({ quiet: true });
 
 test('teaching CLIP: files match the registry sha256 and sizes; ≤ 16 MB', () => {
-  const entry = getModel(TEACHING_CLIP_ID);
-  assert.equal(entry.source, 'shipped');
-  const { dir } = resolveLocalModel(TEACHING_CLIP_ID);
-  for (const f of entry.files) {
-    const p = join(dir, f.name);
-    assert.equal(sha256FileSync(p), f.sha256, `${p} sha256`);
-    assert.equal(statSync(p).size, f.bytes, `${p} size`);
-  }
-  assert.ok(statSync(join(dir, 'open_clip_model.safetensors')).size <= 16 * 2 ** 20);
+  assertShippedPins(TEACHING_CLIP_ID, 16);
 });
 
 test('teaching CLIP: the recorded reference embeddings, through the open_clip loading path', () => {

@@ -78,9 +78,13 @@ export function linear(x: T2, w: Tensor, b?: Tensor): T2 {
  * its Concat gradient took ~6 % of a pretraining step).
  */
 export function inProjection(h: T2, w: Tensor, b: Tensor): [T2, T2, T2] {
+  return [inProjectionPart(h, w, b, 0), inProjectionPart(h, w, b, 1), inProjectionPart(h, w, b, 2)];
+}
+
+/** One of the three (0 q, 1 k, 2 v) for the rows `h` (vit.ts asks q of the class rows only). */
+export function inProjectionPart(h: T2, w: Tensor, b: Tensor, i: 0 | 1 | 2): T2 {
   const width = h.shape[1];
-  const part = (i: number) => linear(h, tf.slice(w, [0, i * width], [-1, width]), tf.slice(b, [i * width], [width]));
-  return [part(0), part(1), part(2)];
+  return linear(h, tf.slice(w, [0, i * width], [-1, width]), tf.slice(b, [i * width], [width]));
 }
 
 /**

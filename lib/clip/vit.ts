@@ -15,7 +15,7 @@
  */
 import { tf } from '../runtime/tf.ts';
 import type { ClipConfig } from './config.ts';
-import { attention, blockShapes, gelu, isLinearWeight, layerNorm, linear, residualAttentionBlock, transpose2d, type T2 } from './nn.ts';
+import { attention, blockShapes, gelu, inProjectionPart, isLinearWeight, layerNorm, linear, residualAttentionBlock, transpose2d, type T2 } from './nn.ts';
 import type { HostStateDict, StateDict } from './safetensors.ts';
 
 let towerCount = 0;
@@ -121,8 +121,7 @@ export class VisionTransformer {
     const cls = (t: T2) => tf.reshape(tf.slice(tf.reshape(t, [n, len, w]), [0, 0, 0], [n, 1, w]), [n, w]) as T2;
     const h = layerNorm(x, p(`${b}.ln_1.weight`), p(`${b}.ln_1.bias`));
     const wIn = p(`${b}.attn.in_proj_weight`), bIn = p(`${b}.attn.in_proj_bias`);
-    const proj = (rows: T2, i: number) => linear(rows, tf.slice(wIn, [0, i * w], [-1, w]), tf.slice(bIn, [i * w], [w]));
-    const a = attention(proj(cls(h), 0), proj(h, 1), proj(h, 2), n, 1, len, this.heads);
+    const a = attention(inProjectionPart(cls(h), wIn, bIn, 0), inProjectionPart(h, wIn, bIn, 1), inProjectionPart(h, wIn, bIn, 2), n, 1, len, this.heads);
     const xc = tf.add(cls(x), linear(a, p(`${b}.attn.out_proj.weight`), p(`${b}.attn.out_proj.bias`))) as T2;
     const m = gelu(linear(layerNorm(xc, p(`${b}.ln_2.weight`), p(`${b}.ln_2.bias`)), p(`${b}.mlp.c_fc.weight`), p(`${b}.mlp.c_fc.bias`)), this.cfg.quickGelu) as T2;
     return tf.add(xc, linear(m, p(`${b}.mlp.c_proj.weight`), p(`${b}.mlp.c_proj.bias`))) as T2;
