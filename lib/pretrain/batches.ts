@@ -10,7 +10,7 @@
  */
 import type { ClipTokenizer } from '../clip/tokenizer.ts';
 import { shuffled, streamRng } from '../util/rng.ts';
-import { agrees, caption, describes, type CaptionClaims } from './captions.ts';
+import { agrees, caption, describes, facialHairNegative, facialHairNoun, type CaptionClaims } from './captions.ts';
 import type { Corpus } from './corpus.ts';
 
 export interface StepBatch {
@@ -20,8 +20,15 @@ export interface StepBatch {
   ids: number[];
   pixels: Float32Array;
   captions: string[];
+  /** the captions' tokens, then the hard negatives' */
   tokens: Int32Array[];
-  /** positives[i·n + j] = 1 when caption j may describe photo i (same person and claims agree, or a short caption true of another person) */
+  /** hard negative captions (captions.ts facialHairNegative): extra columns of the image → text loss only */
+  negatives: string[];
+  /**
+   * [n, n + negatives] 0/1: positives[i·cols + j] = 1 when text j may describe photo i (same person
+   * and claims agree, or a short caption true of another person); a negative is never its own
+   * photo's, but it is another photo's when it happens to be true of it
+   */
   positives: Float32Array;
 }
 
@@ -77,8 +84,25 @@ export function cropsToPixels(corpus: Corpus, images: number[], mean: readonly n
   return out;
 }
 
-/** captions false: pixels and identities only (objective arcface), the caption work skipped */
-export interface BatchOptions { seed: number; maxTokens: number; shiftPx: number; mean: readonly number[]; std: readonly number[]; contextLength: number; captions?: boolean }
+/**
+ * captions false: pixels and identities only (objective arcface), the caption work skipped;
+ * facialHairNegatives: the chance that a caption naming a man's facial hair (or "clean-shaven")
+ * brings its counterfactual as a hard negative (0 or absent: none, the batch is as before)
+ */
+export interface BatchOptions { seed: number; maxTokens: number; shiftPx: number; mean: readonly number[]; std: readonly number[]; contextLength: number; captions?: boolean; facialHairNegatives?: number }
+
+/** Every facial-hair phrase of the training identities (what a clean-shaven man's negative may claim), cached per corpus. */
+const pools = new WeakMap<Corpus, string[]>();
+function facialHairPool(corpus: Corpus): string[] {
+  let pool = pools.get(corpus);
+  if (!pool) {
+    const set = new Set<string>();
+    for (const id of corpus.manifest.identities) if (id.set === 'train' && id.traits.gender === 'man' && id.traits.facialHair) set.add(facialHairNoun(id.traits.facialHair)!);
+    pool = [...set].sort();
+    pools.set(corpus, pool);
+  }
+  return pool;
+}
 
 /** Everything step `step` needs for the pairs `pairs`. */
 export function makeBatch(corpus: Corpus, tok: ClipTokenizer, pairs: [number, number][], step: number, o: BatchOptions): StepBatch {
@@ -87,19 +111,33 @@ export function makeBatch(corpus: Corpus, tok: ClipTokenizer, pairs: [number, nu
   const ids = images.map((k) => m.images[k]!.identity);
   // the shifts have their own stream, so skipping the captions leaves the pixels unchanged
   const pixels = cropsToPixels(corpus, images, o.mean, o.std, o.shiftPx, streamRng('pretrain-shift', o.seed, step));
-  if (o.captions === false) return { images, ids, pixels, captions: [], tokens: [], positives: new Float32Array(0) };
+  if (o.captions === false) return { images, ids, pixels, captions: [], tokens: [], negatives: [], positives: new Float32Array(0) };
   const capRng = streamRng('pretrain-captions', o.seed, step);
   const count = (t: string) => tok.encode(t).length;
   const caps = images.map((k) => caption(m.identities[m.images[k]!.identity]!.traits, m.images[k]!.facts, capRng, count, o.maxTokens));
-  const n = images.length;
-  const positives = new Float32Array(n * n);
-  const claims: CaptionClaims[] = caps.map((c) => c.claims);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+  // negatives draw from their own stream: without them, captions and pixels are unchanged
+  const negRng = streamRng('pretrain-negatives', o.seed, step);
+  const negs: { text: string; claims: CaptionClaims; owner: number }[] = [];
+  if (o.facialHairNegatives) {
+    const pool = facialHairPool(corpus);
+    caps.forEach((c, i) => {
+      if (negRng() >= o.facialHairNegatives!) return;
+      const neg = facialHairNegative(m.identities[ids[i]!]!.traits, c.draft, c.claims, pool, negRng);
+      if (neg) negs.push({ ...neg, owner: i });
+    });
+  }
+  const n = images.length, cols = n + negs.length;
+  const claims: CaptionClaims[] = [...caps.map((c) => c.claims), ...negs.map((g) => g.claims)];
+  const positives = new Float32Array(n * cols);
+  for (let i = 0; i < n; i++) for (let j = 0; j < cols; j++) {
     const facts = m.images[images[i]!]!.facts;
-    const same = ids[i] === ids[j] && (i === j || agrees(facts, claims[j]!));
-    // another person's photo is a positive too when the (short) caption is true of it
-    if (same || (ids[i] !== ids[j] && describes(m.identities[ids[i]!]!.traits, facts, claims[j]!))) positives[i * n + j] = 1;
+    const textId = j < n ? ids[j]! : ids[negs[j - n]!.owner]!;
+    if (j >= n && negs[j - n]!.owner === i) continue;
+    const same = j < n && ids[i] === textId && (i === j || agrees(facts, claims[j]!));
+    // another person's photo is a positive too when the (short) caption is true of it; so is any photo a negative is true of
+    if (same || ((j >= n || ids[i] !== textId) && describes(m.identities[ids[i]!]!.traits, facts, claims[j]!))) positives[i * cols + j] = 1;
   }
   const captions = caps.map((c) => c.text);
-  return { images, ids, pixels, captions, tokens: tok.tokenize(captions, o.contextLength).tokens, positives };
+  const negatives = negs.map((g) => g.text);
+  return { images, ids, pixels, captions, negatives, tokens: tok.tokenize([...captions, ...negatives], o.contextLength).tokens, positives };
 }

@@ -254,26 +254,55 @@ function imageClauses(f: ImageFacts, rng: Rng): [string, CaptionClaims][] {
  * "a person with black hair" are in distribution. `countTokens` is the BPE count without SOT/EOT;
  * random identity phrases are dropped until the caption fits `maxTokens`.
  */
-export function caption(t: IdentityTraits, f: ImageFacts, rng: Rng, countTokens: (s: string) => number, maxTokens = 50): { text: string; claims: CaptionClaims } {
+export function caption(t: IdentityTraits, f: ImageFacts, rng: Rng, countTokens: (s: string) => number, maxTokens = 50): { text: string; claims: CaptionClaims; draft: CaptionDraft } {
   const subject = rng() < 0.2 ? 'a person' : `a ${t.gender}`;
   const { nouns, predicates } = identityPhrases(t, f);
   const mouthPhrase = !f.mouthChanged ? `${article(t.mouth)} ${t.mouth} mouth` : undefined;
   let ident: [string, boolean][] = [...nouns.map((n) => [n, true] as [string, boolean]), ...predicates.map((p) => [p, false] as [string, boolean])];
   if (rng() < 0.25) ident = shuffled(rng, ident).slice(0, 1 + Math.floor(rng() * 4));
   else ident = shuffled(rng, ident.filter(() => rng() < 0.9));
-  const extra = shuffled(rng, imageClauses(f, rng));
-  const render = () => {
-    const ns = ident.filter((x) => x[1]).map((x) => x[0]);
-    const ps = [...ident.filter((x) => !x[1]).map((x) => x[0]), ...extra.map((x) => x[0])];
-    const head = ns.length ? `${subject} with ${ns.join(', ')}` : subject;
-    return ps.length ? `${head}${ns.length ? ',' : ''} ${ps.join(', ')}` : head;
-  };
-  while (ident.length > 1 && countTokens(render()) > maxTokens) ident.splice(Math.floor(rng() * ident.length), 1);
-  const claims: CaptionClaims = Object.assign({}, ...extra.map((x) => x[1]));
+  const draft: CaptionDraft = { subject, ident, extra: shuffled(rng, imageClauses(f, rng)) };
+  while (ident.length > 1 && countTokens(renderCaption(draft)) > maxTokens) ident.splice(Math.floor(rng() * ident.length), 1);
+  const claims: CaptionClaims = Object.assign({}, ...draft.extra.map((x) => x[1]));
   if (mouthPhrase && ident.some((x) => x[0] === mouthPhrase)) claims.mouth = true;
   if (subject !== 'a person') claims.gender = t.gender;
   claims.phrases = ident.map((x) => x[0]);
-  return { text: render(), claims };
+  return { text: renderCaption(draft), claims, draft };
+}
+
+/** A caption before it is written out: subject, identity phrases (true = noun after "with"), per-photo clauses. */
+export interface CaptionDraft { subject: string; ident: [string, boolean][]; extra: [string, CaptionClaims][] }
+
+/** "a man with n1, n2, …, predicate, clause, …" */
+export function renderCaption(d: CaptionDraft): string {
+  const ns = d.ident.filter((x) => x[1]).map((x) => x[0]);
+  const ps = [...d.ident.filter((x) => !x[1]).map((x) => x[0]), ...d.extra.map((x) => x[0])];
+  const head = ns.length ? `${d.subject} with ${ns.join(', ')}` : d.subject;
+  return ps.length ? `${head}${ns.length ? ',' : ''} ${ps.join(', ')}` : head;
+}
+
+/** The noun phrase a man's facial hair takes in captions ("a neat goatee"), or undefined for none. */
+export const facialHairNoun = (facialHair: string | undefined) => (facialHair ? `${article(facialHair)} ${facialHair}` : undefined);
+
+/**
+ * A hard negative caption (NegCLIP, Yuksekgonul et al. 2023, arXiv 2210.01936): the same caption
+ * with its facial-hair phrase swapped, "a neat goatee" → "clean-shaven" and "clean-shaven" → a
+ * facial-hair phrase drawn from `pool`. Why: in a batch of 128 full descriptions the facial-hair
+ * phrase almost never decides which caption is a photo's, so the image tower learned to miss small
+ * styles (goatees, mustaches: the zero-shot facial-hair gate, MODEL_CARD.md); a caption that differs
+ * only there makes it decide. undefined when the caption names neither (women, short captions).
+ */
+export function facialHairNegative(t: IdentityTraits, d: CaptionDraft, claims: CaptionClaims, pool: readonly string[], rng: Rng): { text: string; claims: CaptionClaims } | undefined {
+  if (t.gender !== 'man' || !pool.length) return undefined;
+  const own = facialHairNoun(t.facialHair) ?? 'clean-shaven';
+  const k = d.ident.findIndex((x) => x[0] === own);
+  if (k < 0) return undefined;
+  let swap: [string, boolean] = ['clean-shaven', false];
+  if (!t.facialHair) {
+    swap = [pool[Math.floor(rng() * pool.length)]!, true];
+  }
+  const ident = d.ident.map((x, i) => (i === k ? swap : x));
+  return { text: renderCaption({ ...d, ident }), claims: { ...claims, phrases: ident.map((x) => x[0]) } };
 }
 
 /**

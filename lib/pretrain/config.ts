@@ -27,6 +27,8 @@ export interface PretrainConfig {
     betas: [number, number]; eps: number; gradClip: number; maxTokens: number; logitScaleMax: number; shiftPx: number; checkpointEvery: number;
     /** weight of the image–image same-person term (loss.ts photoContrastLoss); 0 = pure CLIP */
     photoPairWeight: number;
+    /** chance that a caption naming a man's facial hair brings its counterfactual as a hard negative (batches.ts); absent = 0 */
+    facialHairNegatives?: number;
   };
   output: { dir: string };
 }

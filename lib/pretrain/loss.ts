@@ -33,18 +33,29 @@ export function rowTargets(mask: Float32Array, rows: number, cols: number, trans
 }
 
 /**
- * ½ (CE(image → captions) + CE(caption → images)) with soft multi-positive targets.
- * `logits` [nImg, nTxt] = scale · cos; `positives` the [nImg, nTxt] 0/1 mask.
+ * ½ (CE(image → texts) + CE(caption → images)) with soft multi-positive targets.
+ * `logits` [nImg, nTxt] = scale · cos; `positives` the [nImg, nTxt] 0/1 mask. The first `captions`
+ * columns are the photos' captions; any after them are hard negatives (batches.ts), which join the
+ * image → text softmax only, as NegCLIP's do (arXiv 2210.01936): they have no photo of their own.
  */
-export function multiPositiveClipLoss(logits: T2, positives: Float32Array): tf.Scalar {
+export function multiPositiveClipLoss(logits: T2, positives: Float32Array, captions = logits.shape[1]): tf.Scalar {
   const [ni, nt] = logits.shape;
   const tI = rowTargets(positives, ni, nt);
-  const tT = rowTargets(positives, nt, ni, true);
+  const capMask = captions === nt ? positives : subColumns(positives, ni, nt, captions);
+  const tT = rowTargets(capMask, captions, ni, true);
   return tf.tidy(() => {
     const i2t = tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits, 1), tf.tensor2d(tI, [ni, nt])), 1)));
-    const t2i = tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(tf.transpose(logits), 1), tf.tensor2d(tT, [nt, ni])), 1)));
+    const capLogits = captions === nt ? logits : tf.slice(logits, [0, 0], [ni, captions]);
+    const t2i = tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(tf.transpose(capLogits), 1), tf.tensor2d(tT, [captions, ni])), 1)));
     return tf.mul(tf.add(i2t, t2i), 0.5) as tf.Scalar;
   });
+}
+
+/** The first `keep` columns of a [rows, cols] mask. */
+function subColumns(mask: Float32Array, rows: number, cols: number, keep: number): Float32Array {
+  const out = new Float32Array(rows * keep);
+  for (let i = 0; i < rows; i++) out.set(mask.subarray(i * cols, i * cols + keep), i * keep);
+  return out;
 }
 
 /**

@@ -122,16 +122,17 @@ export function createTrainer(clipCfg: ClipConfig, seed: number, vocab: Int32Arr
 let trainers = 0;
 
 /**
- * One step: multi-positive CLIP loss of `pixels` (NCHW, n images) against `tokens` (one caption
- * each), gradients of both towers and the logit scale, global-norm clipping, AdamW (two groups),
- * the clamp. Returns NaN loss without updating anything when the loss or a gradient is not finite.
+ * One step: multi-positive CLIP loss of `pixels` (NCHW, one image per row of `positives`) against
+ * `tokens` (the first `captions` are the photos' captions, any after them hard negatives), gradients
+ * of both towers and the logit scale, global-norm clipping, AdamW (two groups), the clamp. Returns
+ * NaN loss without updating anything when the loss or a gradient is not finite.
  */
-export function trainStep(tr: Trainer, pixels: Float32Array, tokens: Int32Array[], positives: Float32Array, lr: number, ids?: ArrayLike<number>): { loss: number; gradNorm: number } {
-  const t = tr.training, n = tokens.length;
+export function trainStep(tr: Trainer, pixels: Float32Array, tokens: Int32Array[], positives: Float32Array, lr: number, ids?: ArrayLike<number>, captions = tokens.length): { loss: number; gradNorm: number } {
+  const t = tr.training, n = positives.length / tokens.length;
   const { value, grads } = tf.variableGrads(() => {
     const img = l2normalize(tr.vis.encode(pixels, n));
     const txt = l2normalize(tr.model.text.encode(tokens, { cut: true, sharedPrefix: false }));
-    const clip = multiPositiveClipLoss(tf.mul(tf.matMul(img, txt, false, true), tf.exp(tr.logitScale)) as tf.Tensor2D, positives);
+    const clip = multiPositiveClipLoss(tf.mul(tf.matMul(img, txt, false, true), tf.exp(tr.logitScale)) as tf.Tensor2D, positives, captions);
     if (!t.photoPairWeight || !ids) return clip;
     return tf.add(clip, tf.mul(photoContrastLoss(img, ids), t.photoPairWeight)) as tf.Scalar;
   }, [...tr.vars.values()]);
@@ -192,13 +193,13 @@ export async function pretrainClip(cfg: PretrainConfig, clipCfg: ClipConfig, cor
     if (epochPlan?.epoch !== epoch) epochPlan = { epoch, batches: epochBatches(corpus, cfg.seed, epoch, t.batchPairs) };
     await new Promise((r) => setImmediate(r)); // let SIGINT/SIGTERM handlers run between steps
     const t0 = performance.now();
-    const b = makeBatch(corpus, tok, epochPlan.batches[step % spe]!, step, { seed: cfg.seed, maxTokens: t.maxTokens, shiftPx: t.shiftPx, mean: pre.mean, std: pre.std, contextLength: clipCfg.text.contextLength, captions: !arc });
+    const b = makeBatch(corpus, tok, epochPlan.batches[step % spe]!, step, { seed: cfg.seed, maxTokens: t.maxTokens, shiftPx: t.shiftPx, mean: pre.mean, std: pre.std, contextLength: clipCfg.text.contextLength, captions: !arc, facialHairNegatives: t.facialHairNegatives });
     const n = b.images.length;
     const lr = learningRate({ kind: 'cosine', lr: t.lr, minLr: t.minLr, warmupSteps: t.warmupSteps }, step, total);
     const margin = arc ? marginAt(arc.options.margin, arc.options.marginWarmupSteps, step) : undefined;
     const { loss, gradNorm } = arc
       ? arcFaceStep(tr, b.pixels, Int32Array.from(b.ids, (id) => arc.classOf[id]!), lr, { scale: arc.options.scale, margin: margin! })
-      : trainStep(tr, b.pixels, b.tokens, b.positives, lr, b.ids);
+      : trainStep(tr, b.pixels, b.tokens, b.positives, lr, b.ids, b.captions.length);
     if (!Number.isFinite(loss)) {
       checkpoint();
       throw new UserError(`pretraining diverged at step ${step} (loss ${loss}, gradient norm ${gradNorm}); lower training.lr or raise warmupSteps, then resume or start over`);
