@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { parseCsv } from '../lib/eval/predictions.ts';
 import { aggregate, loadPolars } from '../lib/grid/frame.ts';
@@ -15,6 +16,9 @@ import { runGrid } from '../lib/grid/runner.ts';
 import { loadGrid, parseShard, shardRuns } from '../lib/grid/spec.ts';
 import { metricsRow, VALUES, writeSummary } from '../lib/grid/summary.ts';
 import { repoRoot } from '../lib/util/paths.ts';
+import { readRunStatus } from '../lib/report/run-status.ts';
+import { goldenModelFiles, skipWithout } from './helpers/golden.ts';
+import { copyFileSync } from 'node:fs';
 import { UserError } from '../lib/util/errors.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'clipface-grid-'));
@@ -55,6 +59,29 @@ test('expansion: list × product in order, prompt sets expand, ids unique; shard
   for (const bad of ['8/8', '1', '-1/2', 'a/b']) assert.throws(() => parseShard(bad), UserError);
   assert.throws(() => loadGrid(gridFile('bad1', { runz: [] })), /runz: unknown key/);
   assert.throws(() => loadGrid(gridFile('bad2', { runs: [{ id: 'x' }, { id: 'x' }] })), /share the id "x"/);
+});
+
+test('a finished run records the weights it loaded; once they change, the grid runs it again instead of reusing it', { skip: skipWithout(goldenModelFiles('clip-rn-tiny').weights) }, async () => {
+  const golden = goldenModelFiles('clip-rn-tiny');
+  const weights = join(work, 'reship.safetensors');
+  copyFileSync(golden.weights, weights);
+  const f = gridFile('reship', { set: { 'model.random': false, 'model.config': golden.config, 'model.weights': weights, 'method.kind': 'clip-zero-shot' }, runs: [{ id: 'zs' }] });
+  const quiet = { quiet: true, say: () => {} };
+  const first = await runGrid(f, quiet);
+  assert.equal(first.ran.length, 1);
+  const g = loadGrid(f);
+  const where = locateRun(g, g.runs[0]!);
+  assert.equal(where.state, 'finished');
+  const status = readRunStatus(where.state === 'finished' ? where.dir : '')!;
+  assert.deepEqual(status.weights, [{ path: weights, sha256: createHash('sha256').update(readFileSync(weights)).digest('hex') }]);
+  assert.deepEqual((await runGrid(f, quiet)).skipped.length, 1, 'same weights: reused');
+  // new weights under the same path (a re-shipped model): one byte of a tensor changes
+  const bytes = readFileSync(weights);
+  bytes[bytes.length - 2] ^= 0x01;
+  writeFileSync(weights, bytes);
+  assert.equal(locateRun(g, g.runs[0]!).state, 'new', 'the old run is stale');
+  const again = await runGrid(f, quiet);
+  assert.deepEqual([again.ran.length, again.skipped.length], [1, 0]);
 });
 
 test('a grid runs, resumes by skipping finished runs, shards cleanly, and its summary equals the per-run metrics', async () => {

@@ -10,6 +10,7 @@
  * (mean, mean, mean), swapRB=True), i.e. RGB, (x − 127.5)/127.5, NCHW, bilinear resize when the
  * crop is not 112 px; output 512-d, L2-normalised by the caller (Face.normed_embedding).
  */
+import { noteWeightsFile } from '../util/weights-used.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { clipCrop } from '../clip/preprocess.ts';
@@ -97,6 +98,7 @@ export async function onnxEmbedder(m: OnnxModel, say: (s: string) => void): Prom
   if (pin && pin !== sha) throw new UserError(`${path}: sha256 ${sha} does not match the registry's ${pin} for ${entry.id}`);
   if (!pin) say(`${entry.id}: sha256 not pinned in the registry (this file: ${sha}); pin it with "clipface models verify ${entry.id}"`);
   const session = await createOrtSession(path);
+  noteWeightsFile(path, sha);
   const input = session.inputs[0]!;
   const shape = input.shape ?? [];
   const layout = shape[1] === 3 ? 'NCHW' : shape[3] === 3 ? 'NHWC' : undefined;

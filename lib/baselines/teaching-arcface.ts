@@ -10,6 +10,7 @@
  * runs the tower on tfjs. Its documented threshold (threshold.json, written when it shipped) was
  * chosen on the corpus's held-out people, never on a demo set.
  */
+import { noteWeightsFile } from '../util/weights-used.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clipCrop, toPixelValues } from '../clip/preprocess.ts';
@@ -47,6 +48,7 @@ function documentedRecipe(dir: string): DocumentedRecipe | null {
 export async function teachingArcfaceEmbedder(): Promise<FaceEmbedder> {
   const f = teachingArcfaceFiles();
   const model = ImageTowerModel.load(f.configPath, f.weightsPath);
+  noteWeightsFile(f.weightsPath, f.sha256);
   const s = model.cfg.vision.imageSize, dim = model.cfg.embedDim, per = 3 * s * s;
   const { mean, std } = model.cfg.preprocess;
   return {

@@ -11,6 +11,7 @@
  *
  * We feed both our aligned crops (ArcFace template + preprocess.margin) at their input size.
  */
+import { noteWeightsFile } from '../util/weights-used.ts';
 import { join } from 'node:path';
 import type { RgbImage } from '../runtime/image.ts';
 import { faceApiModelDir, humanModelDir, initTfModels, loadFaceApi, LOCAL_SCHEME, packageVersion, serial, tf, type FaceApi, type FaceApiInput } from '../runtime/face-models.ts';
@@ -35,6 +36,7 @@ export async function faceApiEmbedder(): Promise<FaceEmbedder> {
   const api = await loadFaceApiRecognition();
   const version = packageVersion('@vladmandic/face-api');
   const weights = sha256FileSync(join(faceApiModelDir(), 'face_recognition_model.bin'));
+  noteWeightsFile(join(faceApiModelDir(), 'face_recognition_model.bin'), weights);
   return {
     id: `face-api@${version}:face_recognition_model:${weights.slice(0, 16)}`,
     description: `face-api ${version} FaceRecognitionNet (dlib ResNet-34, 128-d)`,
@@ -67,6 +69,7 @@ export async function humanEmbedder(): Promise<FaceEmbedder> {
   if (size !== 224) throw new UserError(`${file}: expected a 224×224 input, the model says ${model.inputs[0]?.shape}`);
   const version = packageVersion('@vladmandic/human');
   const weights = sha256FileSync(join(humanModelDir(), 'faceres.bin'));
+  noteWeightsFile(join(humanModelDir(), 'faceres.bin'), weights);
   return {
     id: `human@${version}:faceres:${weights.slice(0, 16)}`,
     description: `Human ${version} FaceRes (HSE-FaceRes, 1024-d)`,

@@ -11,6 +11,8 @@ import { initTf } from '../runtime/tf.ts';
 import { UserError } from '../util/errors.ts';
 import { writeJsonAtomic } from '../util/fs-atomic.ts';
 import { fsErrorLine } from '../util/fs-errors.ts';
+import { resetWeightsUsed, weightsUsed } from '../util/weights-used.ts';
+import { readRunStatus, writeRunStatus, type RunState, type RunStatus } from '../report/run-status.ts';
 import { getMethod } from '../methods/index.ts';
 import { Interrupted, type RunContext } from '../methods/types.ts';
 import { configHash, loadExperiment, repoRoot, type ExperimentConfig } from './config.ts';
@@ -28,8 +30,6 @@ export interface RunOptions {
   quiet?: boolean;
 }
 
-type Status = 'running' | 'finished' | 'interrupted' | 'failed';
-
 /** 0.833333 → "83.3 %"; a rate undefined for this run (null, NaN) → "n/a". */
 const pct = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : `${(x * 100).toFixed(1)} %`);
 
@@ -37,9 +37,7 @@ function resultsDirOf(cfg: ExperimentConfig): string {
   return isAbsolute(cfg.output.resultsDir) ? cfg.output.resultsDir : join(repoRoot, cfg.output.resultsDir);
 }
 
-function statusOf(dir: string): Status | undefined {
-  try { return JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')).state; } catch { return undefined; }
-}
+const statusOf = (dir: string) => readRunStatus(dir)?.state;
 
 /** A new folder `<date>-<name>-<hash>[-k]`; a finished run is never overwritten. */
 function chooseRunDir(cfg: ExperimentConfig, hash: string, resume: RunOptions['resume']): { dir: string; resumed: boolean } {
@@ -75,9 +73,10 @@ export async function runExperiment(file: string, opts: RunOptions = {}): Promis
   const say = (s: string) => { if (!opts.quiet) process.stderr.write(`run: ${s}\n`); };
   const { dir, resumed } = chooseRunDir(cfg, hash, opts.resume);
   mkdirSync(dir, { recursive: true });
-  const setStatus = (state: Status, extra: Record<string, unknown> = {}) => writeJsonAtomic(join(dir, 'status.json'), { state, at: new Date().toISOString(), ...extra });
+  const setStatus = (state: RunState, extra: Omit<RunStatus, 'state' | 'at'> = {}) => writeRunStatus(dir, { state, ...extra });
   writeJsonAtomic(join(dir, 'config.json'), cfg);
   setStatus('running');
+  resetWeightsUsed();
   say(`${resumed ? 'resuming' : 'results in'} ${dir}`);
   // Ctrl-C and SIGTERM (a scheduler, `kill`) both stop at the next training step with a checkpoint.
   // The handlers stay installed: a terminal's Ctrl-C can arrive twice (directly and relayed by the
@@ -121,7 +120,7 @@ export async function runExperiment(file: string, opts: RunOptions = {}): Promis
     const d = score.deployment;
     say(`closed-set accuracy ${pct(score.closedSet.accuracy)} (chance ${pct(1 / classes.length)})` +
       (d ? `; deployment acc ${pct(d.accuracy)}, FPR ${pct(d.fpr)}, FNR ${pct(d.fnr)}` : ''));
-    setStatus('finished');
+    setStatus('finished', { weights: weightsUsed() });
     return dir;
   } catch (e) {
     const interrupted = e instanceof Interrupted;

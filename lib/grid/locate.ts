@@ -1,9 +1,14 @@
-/** Finding a grid run's results folder: the finished run of the identical resolved config, if any. */
+/**
+ * Finding a grid run's results folder: the finished run of the identical resolved config, if any,
+ * made with the weights files that are there now (report/run-status.ts: a run whose weights changed
+ * since, e.g. a re-shipped teaching CLIP, is stale and runs again).
+ */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { configHash } from '../experiment/config.ts';
 import { repoRoot } from '../util/paths.ts';
 import { hasCheckpoint } from '../services/checkpoint.ts';
+import { isCurrentFinishedRun } from '../report/run-status.ts';
 import { runConfig, runResultsDir, type Grid, type GridRun } from './spec.ts';
 
 export type RunState =
@@ -23,7 +28,7 @@ export function locateRun(g: Grid, run: GridRun, hash = runConfig(g, run).hash):
     const cfg = readJson(join(d, 'config.json'));
     return cfg !== undefined && configHash(cfg) === hash;
   });
-  const finished = mine.find((d) => readJson(join(d, 'status.json'))?.state === 'finished');
+  const finished = mine.find(isCurrentFinishedRun);
   if (finished) return { state: 'finished', dir: finished };
   const partial = mine.find((d) => hasCheckpoint(join(d, 'checkpoint')));
   return partial ? { state: 'resumable', dir: partial } : { state: 'new' };

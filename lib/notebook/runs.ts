@@ -6,6 +6,7 @@
  * Reuse is sound because a run folder is keyed by the hash of its resolved config and a run's
  * numbers depend only on that config and the code (metrics.json holds nothing time-dependent).
  */
+import { changedWeights, readRunStatus } from '../report/run-status.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { configHash, loadExperiment, type ExperimentConfig } from '../experiment/config.ts';
@@ -36,16 +37,13 @@ function resultsRoot(cfg: ExperimentConfig): string {
   return isAbsolute(cfg.output.resultsDir) ? cfg.output.resultsDir : join(repoRoot, cfg.output.resultsDir);
 }
 
+/** When a run finished, if it did, with the weights that are there now (report/run-status.ts). */
 function finishedAt(dir: string): string | undefined {
-  try {
-    const s = JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')) as { state?: string; at?: string };
-    return s.state === 'finished' ? s.at ?? '' : undefined;
-  } catch {
-    return undefined;
-  }
+  const s = readRunStatus(dir);
+  return s?.state === 'finished' && changedWeights(s) === undefined ? s.at ?? '' : undefined;
 }
 
-/** The most recently finished run of exactly this resolved config, if any. */
+/** The most recently finished run of exactly this resolved config, made with the current weights, if any. */
 export function findFinishedRun(file: string, sets: readonly string[] = []): string | undefined {
   const { config } = loadExperiment(repoPath(file), [...sets]);
   const root = resultsRoot(config);

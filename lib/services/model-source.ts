@@ -6,6 +6,7 @@
  * named architecture (a pipeline check), which is also the fallback when weights are missing and
  * `allowRandom` holds. Both stand-ins are loud: every output carries their stamp.
  */
+import { noteWeightsFile } from '../util/weights-used.ts';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -64,7 +65,9 @@ export async function loadExperimentModel(cfg: ExperimentConfig, baseDir: string
     const model = ClipModel.load(files.configPath, files.weightsPath);
     const teaching = !m.config && !m.weights && !m.dir && (m.id ?? TEACHING_CLIP_ID) === TEACHING_CLIP_ID;
     const description = teaching ? `${TEACHING_CLIP_ID} (${TEACHING_STAMP})` : `${m.id ?? m.dir ?? files.weightsPath}`;
-    return { model, description, weightsId: await sha256File(files.weightsPath), random: false, ...(teaching ? { stamp: TEACHING_STAMP } : {}) };
+    const weightsId = await sha256File(files.weightsPath);
+    noteWeightsFile(files.weightsPath, weightsId);
+    return { model, description, weightsId, random: false, ...(teaching ? { stamp: TEACHING_STAMP } : {}) };
   }
   if (!m.allowRandom && !m.random) throw new UserError(`no weights (${fallbackReason}) and model.allowRandom is false`);
   const configPath = archConfigPath(m.randomInit.arch, baseDir);

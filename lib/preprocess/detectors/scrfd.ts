@@ -10,6 +10,7 @@
  * scores for each stride, then boxes, then keypoints (6/9 outputs: strides 8/16/32, 2 anchors;
  * 10/15 outputs: strides 8..128, 1 anchor).
  */
+import { noteWeightsFile } from '../../util/weights-used.ts';
 import { basename } from 'node:path';
 import { createOrtSession } from '../../runtime/ort.ts';
 import { UserError } from '../../util/errors.ts';
@@ -137,7 +138,8 @@ export async function createScrfdDetector(file: string, opts: DetectorOptions = 
   const fixed = (v: unknown) => (typeof v === 'number' && v > 0 ? v : undefined);
   const inW = fixed(shape?.[3]) ?? SCRFD_DEFAULT_INPUT, inH = fixed(shape?.[2]) ?? SCRFD_DEFAULT_INPUT;
   const threshold = opts.minScore ?? SCRFD_DEFAULT_MIN_SCORE;
-  const sha = sha256FileSync(file).slice(0, 16);
+  const full = sha256FileSync(file), sha = full.slice(0, 16);
+  noteWeightsFile(file, full);
   return {
     name: `scrfd:${basename(file)}:sha256-${sha}:${inW}x${inH}:min${threshold}`,
     async detect(img: RgbImage): Promise<Detection[]> {
