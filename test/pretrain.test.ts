@@ -15,7 +15,8 @@ import { randomClipStateDict } from '../lib/clip/random-init.ts';
 import { VisionTransformer, patchify } from '../lib/clip/vit.ts';
 import { ClipTokenizer } from '../lib/clip/tokenizer.ts';
 import { multiPositiveClipLoss, sameIdentityMask } from '../lib/pretrain/loss.ts';
-import { agrees, caption, describes, identityPhrases, identityTraits, ATTRIBUTE_PROBES } from '../lib/pretrain/captions.ts';
+import { agrees, caption, describes, facialHairNegative, facialHairNoun, facialHairStyle, identityPhrases, identityTraits, ATTRIBUTE_PROBES } from '../lib/pretrain/captions.ts';
+import { epochBatches, makeBatch } from '../lib/pretrain/batches.ts';
 import { setFeatures } from '../lib/pretrain/heldout.ts';
 import { attributeAccuracy, probeClassifier } from '../lib/pretrain/evaluate.ts';
 import { generateFaces, lookalikeFace, partIds, DEMO_DISTINCT } from '../lib/data/synth-face.ts';
@@ -127,6 +128,67 @@ test('a short caption is a positive for another person it is true of, a full one
   assert.equal(others, 0);
 });
 
+test('multi-positive CLIP loss with hard-negative columns: they join image → text only', () => {
+  const logits = [[3, 1, 0, 2.5], [0.5, 2, 1, -1], [0, 0, 1, 0.2]];
+  const mask = sameIdentityMask([0, 1, 2], [0, 1, 2, 9]);
+  const ours = multiPositiveClipLoss(tf.tensor2d(logits), mask, 3).dataSync()[0]!;
+  const lse = (r: number[]) => Math.log(r.reduce((a, x) => a + Math.exp(x), 0));
+  const i2t = logits.reduce((s, r, i) => s - (r[i]! - lse(r)), 0) / 3; // all four columns
+  const t2i = [0, 1, 2].reduce((s, j) => { const col = logits.map((r) => r[j]!); return s - (col[j]! - lse(col)); }, 0) / 3; // captions only
+  assert.ok(Math.abs(ours - (i2t + t2i) / 2) < 1e-5, `${ours} vs ${(i2t + t2i) / 2}`);
+  // a negative that scores far below everything changes nothing; raising it raises the loss
+  const far = logits.map((r) => [...r.slice(0, 3), -1e4]);
+  const plain = multiPositiveClipLoss(tf.tensor2d(logits.map((r) => r.slice(0, 3))), sameIdentityMask([0, 1, 2], [0, 1, 2])).dataSync()[0]!;
+  assert.ok(Math.abs(multiPositiveClipLoss(tf.tensor2d(far), mask, 3).dataSync()[0]! - plain) < 1e-5);
+  const g = tf.grad((x: tf.Tensor) => multiPositiveClipLoss(x as tf.Tensor2D, mask, 3))(tf.tensor2d(logits)).arraySync() as number[][];
+  assert.ok(g[0]![3]! > 0, 'the hard negative is pushed down');
+});
+
+test('facial-hair hard negatives: the same caption with only that phrase swapped', () => {
+  const tok = ClipTokenizer.load();
+  const faces = generateFaces(streamRng('negative-test', 1), 60, { minPartsDiffer: 2, eyeHairUnique: false }).map(identityTraits);
+  const pool = [...new Set(faces.filter((t) => t.facialHair).map((t) => facialHairNoun(t.facialHair)!))];
+  const facts = { glasses: false, expression: 'neutral', view: 'front', mouthChanged: false };
+  const rng = streamRng('negative-test', 2);
+  let bearded = 0, shaven = 0;
+  for (const t of faces) {
+    const c = caption(t, facts, rng, (s) => tok.encode(s).length, 50);
+    const neg = facialHairNegative(t, c.draft, c.claims, pool, rng);
+    const own = facialHairNoun(t.facialHair) ?? 'clean-shaven';
+    if (t.gender === 'woman' || !c.claims.phrases!.includes(own)) { assert.equal(neg, undefined); continue; }
+    assert.ok(neg);
+    const kept = c.claims.phrases!.filter((p) => p !== own);
+    assert.deepEqual(neg.claims.phrases!.filter((p) => kept.includes(p)), kept, 'every other phrase kept, in order');
+    assert.equal(neg.claims.phrases!.length, c.claims.phrases!.length);
+    assert.ok(!neg.claims.phrases!.includes(own));
+    if (t.facialHair) { bearded++; assert.ok(neg.claims.phrases!.includes('clean-shaven'), neg.text); } else { shaven++; assert.ok(neg.claims.phrases!.some((p) => pool.includes(p)), neg.text); }
+    assert.equal(describes(t, facts, neg.claims), false, `a negative is false of its own photo: ${neg.text}`);
+  }
+  assert.ok(bearded > 3 && shaven > 3, `${bearded} bearded, ${shaven} clean-shaven`);
+  // the gate's breakdown by style drops the variant word and the extras
+  const man = faces.find((t) => t.gender === 'man')!;
+  assert.equal(facialHairStyle({ ...man, facialHair: 'thin goatee and mustache' }), 'goatee');
+  assert.equal(facialHairStyle({ ...man, facialHair: 'long full goatee' }), 'full goatee');
+  assert.equal(facialHairStyle({ ...man, facialHair: 'thick horseshoe mustache and sideburns' }), 'horseshoe mustache');
+  assert.equal(facialHairStyle({ ...man, facialHair: undefined }), 'clean-shaven');
+  assert.equal(facialHairStyle(faces.find((t) => t.gender === 'woman')!), undefined);
+});
+
+test('zero-shot accuracy broken down by a probe\'s finer truth adds up to the whole', () => {
+  const traits = generateFaces(streamRng('groups-test', 1), 30, { minPartsDiffer: 2, eyeHairUnique: false }).map(identityTraits).filter((t) => t.gender === 'man');
+  const facts = { glasses: false, expression: 'neutral', view: 'front', mouthChanged: false };
+  const probe = ATTRIBUTE_PROBES.find((p) => p.name === 'facial hair (men)')!;
+  // 2-d features: [1, 0] reads "yes", [0, 1] reads "no"; every third man is given the wrong one
+  const feats = new Float32Array(traits.length * 2);
+  traits.forEach((t, i) => { const yes = !!t.facialHair !== (i % 3 === 0); feats[i * 2 + (yes ? 0 : 1)] = 1; });
+  const r = attributeAccuracy(feats, 2, traits.map((t) => ({ traits: t, facts })), probe, { labels: ['yes', 'no'], weights: Float32Array.from([1, 0, 0, 1]) });
+  const right = traits.filter((_, i) => i % 3 !== 0).length;
+  assert.equal(r.accuracy, right / traits.length);
+  assert.equal(r.groups!.reduce((a, g) => a + g.n, 0), traits.length);
+  assert.equal(r.groups!.reduce((a, g) => a + g.right, 0), right);
+  assert.ok(r.groups!.some((g) => g.group === 'clean-shaven'));
+});
+
 test('lookalikes differ from their base in exactly the changed parts', () => {
   const [base] = generateFaces(streamRng('twin-test', 1), 1, DEMO_DISTINCT);
   for (const k of [1, 2, 3]) {
@@ -200,8 +262,19 @@ test('mini pretraining: a run stopped after step 3 resumes to the same losses, s
   const dir = mkdtempSync(join(tmpdir(), 'cf-pretrain-'));
   try {
     const corpus = await miniCorpus(dir);
-    const cfg = resolvePretrainConfig({ name: 'mini', seed: 2, corpus: miniCorpusOptions(dir), training: { epochs: 1, batchPairs: 16, warmupSteps: 2, photoPairWeight: 1, checkpointEvery: 2 } }, 'mini.json');
+    const cfg = resolvePretrainConfig({ name: 'mini', seed: 2, corpus: miniCorpusOptions(dir), training: { epochs: 1, batchPairs: 16, warmupSteps: 2, photoPairWeight: 1, facialHairNegatives: 1, checkpointEvery: 2 } }, 'mini.json');
     const tok = ClipTokenizer.load();
+    // hard negatives add columns and nothing else: the same captions and pixels, never positive for their own photo
+    const o = { seed: 2, maxTokens: 50, shiftPx: 2, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], contextLength: 77 };
+    const pairs = epochBatches(corpus, 2, 0, 16)[0]!;
+    const without = makeBatch(corpus, tok, pairs, 0, o), withNeg = makeBatch(corpus, tok, pairs, 0, { ...o, facialHairNegatives: 1 });
+    assert.deepEqual(withNeg.captions, without.captions);
+    assert.deepEqual(withNeg.pixels, without.pixels);
+    assert.ok(withNeg.negatives.length > 0 && without.negatives.length === 0);
+    const n = withNeg.images.length, cols = n + withNeg.negatives.length;
+    assert.equal(withNeg.tokens.length, cols);
+    assert.equal(withNeg.positives.length, n * cols);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) assert.equal(withNeg.positives[i * cols + j], without.positives[i * n + j]);
     const full = await pretrainClip(cfg, vitCfg(), corpus, tok, join(dir, 'a'));
     full.model.dispose();
     let steps = 0;

@@ -128,8 +128,10 @@ if cfg['case'] == 'text':
         print(f"pytorch {len(cfg['tokens'])} ids ({cfg['context']}): step {s + 1} {(time.perf_counter() - t0) * 1000:.0f} ms", file=sys.stderr)
     out = {'rows': int(tokens.numel())}
 elif cfg['case'] == 'pretrain':
-    # the teaching CLIP's step (lib/pretrain/train.ts): both towers, multi-positive CLIP loss,
-    # global-norm clipping, AdamW with open_clip's no-decay group, learnable logit scale
+    # the teaching CLIP's step (lib/pretrain/train.ts): both towers, multi-positive CLIP loss with
+    # hard-negative captions (columns after the photos' captions, image -> text only) plus the
+    # same-person photo term (scale 10, self excluded), global-norm clipping, AdamW with
+    # open_clip's no-decay group, learnable logit scale
     v, t = cfg['vision'], cfg['text']
     vis = ViT(v['image_size'], v['patch_size'], v['width'], v['layers'], v['width'] // v['head_width'], cfg['embed_dim'])
     txt = Text(W=t['width'], L=t['layers'], H=t['heads'], ctx=t['context_length'], vocab=t['vocab_size'], D=cfg['embed_dim'])
@@ -140,16 +142,22 @@ elif cfg['case'] == 'pretrain':
     opt = torch.optim.AdamW([{'params': nodecay, 'weight_decay': 0.}, {'params': decay, 'weight_decay': 0.1}], lr=1e-4, betas=(0.9, 0.98), eps=1e-6)
     tokens = torch.tensor(cfg['tokens'], dtype=torch.long)
     tokens = tokens[:, :int(tokens.argmax(dim=-1).max()) + 1]
-    n = tokens.shape[0]
+    n, k = cfg['photos'], tokens.shape[0] - cfg['photos']
     x = torch.rand(n, 3, v['image_size'], v['image_size']) * 2 - 1
     ids = torch.arange(n) // 2
-    pos = (ids[:, None] == ids[None, :]).float()
+    same = (ids[:, None] == ids[None, :]).float()
+    pos = torch.cat([same, torch.zeros(n, k)], 1)
+    other = same - torch.eye(n)
     for s in range(cfg['warmup'] + cfg['steps']):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        logits = logit_scale.exp() * F.normalize(vis(x), dim=-1) @ F.normalize(txt(tokens), dim=-1).t()
+        img = F.normalize(vis(x), dim=-1)
+        logits = logit_scale.exp() * img @ F.normalize(txt(tokens), dim=-1).t()
         loss = 0.5 * (-(F.log_softmax(logits, 1) * pos / pos.sum(1, keepdim=True)).sum(1).mean()
-                      - (F.log_softmax(logits.t(), 1) * pos / pos.sum(1, keepdim=True)).sum(1).mean())
+                      - (F.log_softmax(logits[:, :n].t(), 1) * same / same.sum(1, keepdim=True)).sum(1).mean())
+        if cfg['photo_weight']:
+            sims = 10 * img @ img.t() - 1e9 * torch.eye(n)
+            loss = loss + cfg['photo_weight'] * -(F.log_softmax(sims, 1) * other / other.sum(1, keepdim=True)).sum(1).mean()
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for _, p in params] + [logit_scale], 1.0)
         opt.step()

@@ -17,7 +17,7 @@ import { UserError } from '../util/errors.ts';
 import { pytorchUnavailable, runPytorchCase } from './pytorch.ts';
 import { waitForIdle } from './cpu.ts';
 import { benchNames, TEMPLATE } from './workloads.ts';
-import { benchCaptions } from './pretrain-step.ts';
+import { benchCaptions, recipeStepShape } from './pretrain-step.ts';
 import { synthDataset } from '../data/synth.ts';
 import { evaluateDetection } from '../preprocess/evaluate-detection.ts';
 
@@ -124,14 +124,14 @@ export async function runBench(opts: BenchOptions = {}): Promise<string> {
     }
   }
   if (cases.includes('pretrain')) {
-    const c = { kind: 'pretrain', pairs: 64, steps: quick ? 2 : 5, warmup: 2 };
-    log('bench: one pretraining step of the teaching CLIP (both towers, 64 pairs)');
+    const c = { kind: 'pretrain', pairs: 64, steps: quick ? 2 : 5, warmup: 2, ...recipeStepShape() };
+    log(`bench: one pretraining step of the teaching CLIP (both towers, 64 pairs, ${c.negatives} hard negatives, photo term ×${c.photoPairWeight})`);
     out.pretrain = await child(c, log).catch((e) => failed('pretrain', e));
     out.backend ??= (out.pretrain as Json | null)?.backend;
     if (!noTorch) {
       const arch = JSON.parse(readFileSync(join(repoRoot, 'models', 'configs', 'teaching-vit.json'), 'utf8')) as Json;
       try {
-        torch.pretrain = pytorchBest({ case: 'pretrain', tokens: benchCaptions(c.pairs).map((t) => [...t, ...new Array(77 - t.length).fill(0)]), steps: c.steps, warmup: c.warmup,
+        torch.pretrain = pytorchBest({ case: 'pretrain', tokens: benchCaptions(2 * c.pairs + c.negatives).map((t) => [...t, ...new Array(77 - t.length).fill(0)]), photos: 2 * c.pairs, photo_weight: c.photoPairWeight, steps: c.steps, warmup: c.warmup,
           embed_dim: arch.embed_dim, vision: arch.vision_cfg, text: arch.text_cfg }, log);
       } catch (e) { failed('pytorch pretrain', e); }
     }

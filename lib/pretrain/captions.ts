@@ -101,16 +101,17 @@ export function hairStyle(id: string): { hairClass: IdentityTraits['hairClass'];
   return { hairClass: hit[1], hairStyle: variant ? `${variant} ${hit[2]}` : hit[2] };
 }
 
+const FACIAL_HAIR_FAMILIES: [RegExp, string][] = [
+  [/^beard-point/, 'pointed beard'], [/^beard/, 'beard'], [/^chin-strap/, 'chin strap beard'], [/^fullgoatee/, 'full goatee'],
+  [/^goatee/, 'goatee'], [/^harl/, 'horseshoe mustache'], [/^honest-abe/, 'chin curtain beard'], [/^logan/, 'sideburn beard'],
+  [/^mustache/, 'mustache'], [/^mutton/, 'mutton chops'], [/^neckbeard/, 'neckbeard'], [/^sideburns/, 'sideburns'],
+  [/^soul/, 'soul patch'], [/^wilt/, 'long sideburns'],
+];
+
 /** Facial hair in words, from the facesjs id's parts (beard, goatee, mustache, sideburns, …). */
 export function facialHairWords(id: string): string | undefined {
   if (id === 'none') return undefined;
-  const family: [RegExp, string][] = [
-    [/^beard-point/, 'pointed beard'], [/^beard/, 'beard'], [/^chin-strap/, 'chin strap beard'], [/^fullgoatee/, 'full goatee'],
-    [/^goatee/, 'goatee'], [/^harl/, 'horseshoe mustache'], [/^honest-abe/, 'chin curtain beard'], [/^logan/, 'sideburn beard'],
-    [/^mustache/, 'mustache'], [/^mutton/, 'mutton chops'], [/^neckbeard/, 'neckbeard'], [/^sideburns/, 'sideburns'],
-    [/^soul/, 'soul patch'], [/^wilt/, 'long sideburns'],
-  ];
-  const f = family.find(([re]) => re.test(id));
+  const f = FACIAL_HAIR_FAMILIES.find(([re]) => re.test(id));
   if (!f) throw new Error(`captions: no words for facial hair id "${id}"`);
   const extras: string[] = [];
   if (/[Ss]tache/.test(id) && !/^mustache|^harl/.test(id)) extras.push('mustache');
@@ -281,6 +282,19 @@ export function renderCaption(d: CaptionDraft): string {
   return ps.length ? `${head}${ns.length ? ',' : ''} ${ps.join(', ')}` : head;
 }
 
+/**
+ * A man's facial-hair style without its variant word or extras ("thin goatee and mustache" →
+ * "goatee"), "clean-shaven" for none: how the zero-shot facial-hair gate is broken down. A
+ * variant word can make two styles read alike ("full" + "goatee", "long" + "sideburns"): the
+ * longer style name takes them, as a reader of the caption would.
+ */
+export function facialHairStyle(t: IdentityTraits): string | undefined {
+  if (t.gender !== 'man') return undefined;
+  if (!t.facialHair) return 'clean-shaven';
+  const main = t.facialHair.split(' and ')[0]!;
+  return [...FACIAL_HAIR_FAMILIES.map((f) => f[1])].sort((a, b) => b.length - a.length).find((w) => main.endsWith(w)) ?? main;
+}
+
 /** The noun phrase a man's facial hair takes in captions ("a neat goatee"), or undefined for none. */
 export const facialHairNoun = (facialHair: string | undefined) => (facialHair ? `${article(facialHair)} ${facialHair}` : undefined);
 
@@ -314,6 +328,8 @@ export interface AttributeProbe {
   /** per image, the true label (undefined: not applicable, e.g. hair colour of a bald head) */
   label: (t: IdentityTraits, f: ImageFacts) => string | undefined;
   prompts: Record<string, string[]>;
+  /** optional finer truth to break the accuracy down by (facial hair: the style) */
+  group?: (t: IdentityTraits, f: ImageFacts) => string | undefined;
 }
 
 export const ATTRIBUTE_PROBES: AttributeProbe[] = [
@@ -322,6 +338,7 @@ export const ATTRIBUTE_PROBES: AttributeProbe[] = [
   {
     name: 'facial hair (men)', label: (t) => (t.gender !== 'man' ? undefined : t.facialHair ? 'yes' : 'no'),
     prompts: { yes: ['a man with a beard', 'a man with a goatee', 'a man with a mustache', 'a man with sideburns'], no: ['a man clean-shaven'] },
+    group: (t) => facialHairStyle(t),
   },
   { name: 'headwear', label: (_, f) => (f.headwear ? 'yes' : 'no'), prompts: { yes: ['a person wearing a hat', 'a person wearing a headband'], no: ['a person without a hat'] } },
   {

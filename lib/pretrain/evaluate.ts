@@ -36,7 +36,11 @@ export function verification(genuine: number[], impostor: number[]): Verificatio
   };
 }
 
-export interface AttributeResult { name: string; n: number; accuracy: number; chance: number; majority: number; labels: string[] }
+export interface AttributeResult {
+  name: string; n: number; accuracy: number; chance: number; majority: number; labels: string[];
+  /** probes with a `group`: photos and right answers per finer truth (facial hair: per style), most photos first */
+  groups?: { group: string; n: number; right: number }[];
+}
 
 /** Normalised text classifier [labels × d] for one probe (prompts averaged per label). */
 export function probeClassifier(model: ClipModel, tok: ClipTokenizer, probe: AttributeProbe): { labels: string[]; weights: Float32Array } {
@@ -59,6 +63,7 @@ export function probeClassifier(model: ClipModel, tok: ClipTokenizer, probe: Att
 export function attributeAccuracy(feats: Float32Array, d: number, truth: { traits: IdentityTraits; facts: ImageFacts }[], probe: AttributeProbe, clf: { labels: string[]; weights: Float32Array }): AttributeResult {
   let n = 0, right = 0;
   const counts = new Map<string, number>();
+  const groups = new Map<string, { n: number; right: number }>();
   truth.forEach((t, i) => {
     const label = probe.label(t.traits, t.facts);
     if (label === undefined) return;
@@ -70,9 +75,17 @@ export function attributeAccuracy(feats: Float32Array, d: number, truth: { trait
       for (let k = 0; k < d; k++) s += feats[i * d + k]! * clf.weights[li * d + k]!;
       if (s > best) { best = s; arg = li; }
     });
-    if (clf.labels[arg] === label) right++;
+    const ok = clf.labels[arg] === label;
+    if (ok) right++;
+    const g = probe.group?.(t.traits, t.facts);
+    if (g !== undefined) {
+      const e = groups.get(g) ?? groups.set(g, { n: 0, right: 0 }).get(g)!;
+      e.n++;
+      if (ok) e.right++;
+    }
   });
-  return { name: probe.name, n, accuracy: n ? right / n : NaN, chance: 1 / clf.labels.length, majority: n ? Math.max(...counts.values()) / n : NaN, labels: clf.labels };
+  const byGroup = [...groups].map(([group, e]) => ({ group, ...e })).sort((a, b) => b.n - a.n || a.group.localeCompare(b.group));
+  return { name: probe.name, n, accuracy: n ? right / n : NaN, chance: 1 / clf.labels.length, majority: n ? Math.max(...counts.values()) / n : NaN, labels: clf.labels, ...(probe.group ? { groups: byGroup } : {}) };
 }
 
 /** What verification needs of a model: its config and a chunked encode_image (ClipModel, or image-tower.ts's ImageTowerModel). */
