@@ -14,7 +14,7 @@ import { parseClipConfig } from '../lib/clip/config.ts';
 import { randomClipStateDict } from '../lib/clip/random-init.ts';
 import { VisionTransformer, patchify } from '../lib/clip/vit.ts';
 import { ClipTokenizer } from '../lib/clip/tokenizer.ts';
-import { multiPositiveClipLoss, sameIdentityMask } from '../lib/pretrain/loss.ts';
+import { facialHairHeadLoss, multiPositiveClipLoss, sameIdentityMask } from '../lib/pretrain/loss.ts';
 import { agrees, caption, describes, facialHairNegative, facialHairNoun, facialHairStyle, identityPhrases, identityTraits, ATTRIBUTE_PROBES } from '../lib/pretrain/captions.ts';
 import { epochBatches, makeBatch } from '../lib/pretrain/batches.ts';
 import { setFeatures } from '../lib/pretrain/heldout.ts';
@@ -144,6 +144,18 @@ test('multi-positive CLIP loss with hard-negative columns: they join image → t
   assert.ok(g[0]![3]! > 0, 'the hard negative is pushed down');
 });
 
+test('facial-hair head: binary cross-entropy of scaled cosines, averaged over the men only', () => {
+  const img = tf.tensor2d([[1, 0], [0.6, 0.8], [0, 1], [-1, 0]]);
+  const head = tf.tensor2d([[2], [0]]); // direction (1, 0): cosines 1, 0.6, 0, -1
+  const labels = Float32Array.from([1, 0, 1, 0]), mask = Float32Array.from([1, 1, 0, 1]);
+  const bce = (z: number, y: number) => Math.log(1 + Math.exp(z)) - y * z;
+  const want = (bce(10, 1) + bce(6, 0) + bce(-10, 0)) / 3;
+  assert.ok(Math.abs(facialHairHeadLoss(img, head, labels, mask).dataSync()[0]! - want) < 1e-5);
+  assert.equal(facialHairHeadLoss(img, head, labels, new Float32Array(4)).dataSync()[0], 0, 'no men: nothing to learn');
+  // far past the saturation of a naive log(sigmoid): still finite
+  assert.ok(Number.isFinite(facialHairHeadLoss(img, head, labels, mask, 1000).dataSync()[0]!));
+});
+
 test('facial-hair hard negatives: the same caption with only that phrase swapped', () => {
   const tok = ClipTokenizer.load();
   const faces = generateFaces(streamRng('negative-test', 1), 60, { minPartsDiffer: 2, eyeHairUnique: false }).map(identityTraits);
@@ -262,7 +274,7 @@ test('mini pretraining: a run stopped after step 3 resumes to the same losses, s
   const dir = mkdtempSync(join(tmpdir(), 'cf-pretrain-'));
   try {
     const corpus = await miniCorpus(dir);
-    const cfg = resolvePretrainConfig({ name: 'mini', seed: 2, corpus: miniCorpusOptions(dir), training: { epochs: 1, batchPairs: 16, warmupSteps: 2, photoPairWeight: 1, facialHairNegatives: 1, checkpointEvery: 2 } }, 'mini.json');
+    const cfg = resolvePretrainConfig({ name: 'mini', seed: 2, corpus: miniCorpusOptions(dir), training: { epochs: 1, batchPairs: 16, warmupSteps: 2, photoPairWeight: 1, facialHairNegatives: 1, facialHairHead: 1, checkpointEvery: 2 } }, 'mini.json');
     const tok = ClipTokenizer.load();
     // hard negatives add columns and nothing else: the same captions and pixels, never positive for their own photo
     const o = { seed: 2, maxTokens: 50, shiftPx: 2, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], contextLength: 77 };

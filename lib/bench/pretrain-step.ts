@@ -55,7 +55,7 @@ export function runPretrainStep(c: PretrainCase, log: (s: string) => void): Meas
   const ids = Array.from({ length: n }, (_, i) => i >> 1);
   // photo i's positives: the pair's two captions; the negatives' columns stay 0
   const positives = sameIdentityMask(ids, [...ids, ...new Array<number>(c.negatives).fill(-1)]);
-  const t = timeSteps(c.warmup, c.steps, () => trainStep(tr, pixels, caps, positives, 1e-4, ids, n).loss, 'pretrain', log);
+  const t = timeSteps(c.warmup, c.steps, () => trainStep(tr, pixels, caps, positives, 1e-4, { ids, captions: n }).loss, 'pretrain', log);
   return {
     ms: Math.round(t.ms), pairsPerSec: Number((n / (t.ms / 1000)).toFixed(1)), batchPairs: c.pairs, photos: n, negatives: c.negatives, photoPairWeight: c.photoPairWeight, peakRssMiB: peakRssMiB(),
     runs: t.runs, foreignCores: t.foreignCores, loss: t.loss, backend: backendInfo()?.name, kernels: backendInfo()?.kernels,

@@ -29,6 +29,8 @@ export interface PretrainConfig {
     photoPairWeight: number;
     /** chance that a caption naming a man's facial hair brings its counterfactual as a hard negative (batches.ts); absent = 0 */
     facialHairNegatives?: number;
+    /** weight of the facial-hair head (loss.ts facialHairHeadLoss); absent = 0 */
+    facialHairHead?: number;
   };
   output: { dir: string };
 }

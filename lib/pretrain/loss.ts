@@ -76,3 +76,24 @@ export function photoContrastLoss(imgN: T2, ids: ArrayLike<number>, scale = 10):
     return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits, 1), tf.tensor2d(targets, [n, n])), 1))) as tf.Scalar;
   });
 }
+
+/**
+ * The facial-hair head (`training.facialHairHead`): a cosine classifier on the normalised image
+ * embedding, logit = scale · cos(image, w), binary cross-entropy against whether the man in the
+ * photo has facial hair, averaged over the men of the batch (women are masked out; a batch without
+ * men gives 0). Why: the contrastive loss alone left the image tower blind to styles that change a
+ * few dozen pixels of a 64 px crop (goatees, mustaches; MODEL_CARD.md gate 1), while the same tower
+ * trained on this label alone learns them on unseen people. The label is what the captions say.
+ */
+export function facialHairHeadLoss(imgN: T2, head: tf.Tensor2D, labels: Float32Array, mask: Float32Array, scale = 10): tf.Scalar {
+  const men = mask.reduce((a, x) => a + x, 0);
+  if (!men) return tf.scalar(0);
+  return tf.tidy(() => {
+    const w = tf.div(head, tf.norm(head));
+    const z = tf.mul(tf.reshape(tf.matMul(imgN, w), [imgN.shape[0]]), scale);
+    const y = tf.tensor1d(labels);
+    // log(1 + e^z) − y·z, stably: relu(z) − y·z + log(1 + e^−|z|)
+    const bce = tf.add(tf.sub(tf.relu(z), tf.mul(y, z)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
+    return tf.div(tf.sum(tf.mul(bce, tf.tensor1d(mask))), men) as tf.Scalar;
+  });
+}

@@ -26,13 +26,14 @@ import { tf } from '../runtime/tf.ts';
 import { AdamW } from '../train/adamw.ts';
 import { learningRate } from '../train/schedule.ts';
 import { UserError } from '../util/errors.ts';
+import { gauss, streamRng } from '../util/rng.ts';
 import { epochBatches, makeBatch, stepsPerEpoch } from './batches.ts';
 import { ATTRIBUTE_PROBES, identityClauses } from './captions.ts';
 import { cleanStaleCheckpoints, loadCheckpoint, saveCheckpoint, type Tensors } from './checkpoint.ts';
 import type { PretrainConfig } from './config.ts';
 import type { Corpus } from './corpus.ts';
 import { evaluateTowers, type TowerEval } from './heldout.ts';
-import { multiPositiveClipLoss, photoContrastLoss } from './loss.ts';
+import { facialHairHeadLoss, multiPositiveClipLoss, photoContrastLoss } from './loss.ts';
 import { arcFaceStep, classWeightVariable, identityClasses } from './arcface-step.ts';
 import { marginAt } from './arcface.ts';
 import { applyGradients } from './step-update.ts';
@@ -86,6 +87,8 @@ export interface Trainer {
   logitScale: tf.Variable;
   /** arcface: one row per training identity [classes, embed] (`arcface.weight` in checkpoints) */
   classWeight?: tf.Variable;
+  /** clip with training.facialHairHead: the head's direction [embed, 1] (`facial_hair_head.weight`; trained, not shipped) */
+  facialHairHead?: tf.Variable;
   vars: Map<string, tf.Variable>;
   groups: { decay: Map<string, tf.Variable>; plain: Map<string, tf.Variable> };
   opt: { decay: AdamW; plain: AdamW };
@@ -113,30 +116,54 @@ export function createTrainer(clipCfg: ClipConfig, seed: number, vocab: Int32Arr
     for (const [n, v] of model.text.trainableVariables()) vars.set(`text.${n}`, v);
     vars.set('logit_scale', logitScale);
   }
+  let facialHairHead: tf.Variable | undefined;
+  if (!arcface && training.facialHairHead) {
+    const rng = streamRng(seed, 'facial-hair-head'), d = clipCfg.embedDim;
+    facialHairHead = tf.variable(tf.tensor2d(Float32Array.from({ length: d }, () => gauss(rng) / Math.sqrt(d)), [d, 1]), true, `${scope}-facial_hair_head.weight`);
+    vars.set('facial_hair_head.weight', facialHairHead);
+  }
   const groups = { decay: new Map<string, tf.Variable>(), plain: new Map<string, tf.Variable>() };
   for (const [n, v] of vars) (decays(n, v) ? groups.decay : groups.plain).set(n, v);
   const t = training;
   const opt = { decay: new AdamW({ beta1: t.betas[0], beta2: t.betas[1], eps: t.eps, weightDecay: t.weightDecay }), plain: new AdamW({ beta1: t.betas[0], beta2: t.betas[1], eps: t.eps, weightDecay: 0 }) };
-  return { objective: arcface ? 'arcface' : 'clip', model, vis, logitScale, classWeight, vars, groups, opt, training };
+  return { objective: arcface ? 'arcface' : 'clip', model, vis, logitScale, classWeight, facialHairHead, vars, groups, opt, training };
 }
 let trainers = 0;
 
+/** What a step may add to the photos, captions and mask (batches.ts): all optional. */
+export interface StepExtras {
+  /** corpus identity of each photo: the photo term's positives */
+  ids?: ArrayLike<number>;
+  /** how many of `tokens` are the photos' captions (the rest are hard negatives); default all */
+  captions?: number;
+  /** the facial-hair head's targets: 1 = facial hair, and which photos are of men */
+  facialHair?: { labels: Float32Array; mask: Float32Array };
+}
+
 /**
  * One step: multi-positive CLIP loss of `pixels` (NCHW, one image per row of `positives`) against
- * `tokens` (the first `captions` are the photos' captions, any after them hard negatives), gradients
- * of both towers and the logit scale, global-norm clipping, AdamW (two groups), the clamp. Returns
+ * `tokens`, plus the photo term and the facial-hair head when the recipe weighs them; gradients of
+ * both towers and the logit scale, global-norm clipping, AdamW (two groups), the clamp. Returns
  * NaN loss without updating anything when the loss or a gradient is not finite.
  */
-export function trainStep(tr: Trainer, pixels: Float32Array, tokens: Int32Array[], positives: Float32Array, lr: number, ids?: ArrayLike<number>, captions = tokens.length): { loss: number; gradNorm: number } {
+export function trainStep(tr: Trainer, pixels: Float32Array, tokens: Int32Array[], positives: Float32Array, lr: number, extras: StepExtras = {}): { loss: number; gradNorm: number } {
   const t = tr.training, n = positives.length / tokens.length;
+  const { ids, facialHair } = extras;
   const { value, grads } = tf.variableGrads(() => {
     const img = l2normalize(tr.vis.encode(pixels, n));
     const txt = l2normalize(tr.model.text.encode(tokens, { cut: true, sharedPrefix: false }));
-    const clip = multiPositiveClipLoss(tf.mul(tf.matMul(img, txt, false, true), tf.exp(tr.logitScale)) as tf.Tensor2D, positives, captions);
-    if (!t.photoPairWeight || !ids) return clip;
-    return tf.add(clip, tf.mul(photoContrastLoss(img, ids), t.photoPairWeight)) as tf.Scalar;
+    let loss = multiPositiveClipLoss(tf.mul(tf.matMul(img, txt, false, true), tf.exp(tr.logitScale)) as tf.Tensor2D, positives, extras.captions ?? tokens.length);
+    if (t.photoPairWeight && ids) loss = tf.add(loss, tf.mul(photoContrastLoss(img, ids), t.photoPairWeight)) as tf.Scalar;
+    if (t.facialHairHead && tr.facialHairHead && facialHair) loss = tf.add(loss, tf.mul(facialHairHeadLoss(img, tr.facialHairHead as tf.Tensor2D, facialHair.labels, facialHair.mask), t.facialHairHead)) as tf.Scalar;
+    return loss;
   }, [...tr.vars.values()]);
   return applyGradients(tr, value, grads, lr);
+}
+
+/** Per photo: does the man have facial hair (1/0), and is it a man (the head's mask)? From the identity's traits, which the captions put in words. */
+export function facialHairTargets(corpus: Corpus, ids: number[]): { labels: Float32Array; mask: Float32Array } {
+  const traits = ids.map((id) => corpus.manifest.identities[id]!.traits);
+  return { labels: Float32Array.from(traits, (t) => (t.facialHair ? 1 : 0)), mask: Float32Array.from(traits, (t) => (t.gender === 'man' ? 1 : 0)) };
 }
 
 export async function pretrainClip(cfg: PretrainConfig, clipCfg: ClipConfig, corpus: Corpus, tok: ClipTokenizer, outDir: string, hooks: PretrainHooks = {}, opts: { resume?: boolean } = {}): Promise<PretrainResult> {
@@ -199,7 +226,7 @@ export async function pretrainClip(cfg: PretrainConfig, clipCfg: ClipConfig, cor
     const margin = arc ? marginAt(arc.options.margin, arc.options.marginWarmupSteps, step) : undefined;
     const { loss, gradNorm } = arc
       ? arcFaceStep(tr, b.pixels, Int32Array.from(b.ids, (id) => arc.classOf[id]!), lr, { scale: arc.options.scale, margin: margin! })
-      : trainStep(tr, b.pixels, b.tokens, b.positives, lr, b.ids, b.captions.length);
+      : trainStep(tr, b.pixels, b.tokens, b.positives, lr, { ids: b.ids, captions: b.captions.length, ...(t.facialHairHead ? { facialHair: facialHairTargets(corpus, b.ids) } : {}) });
     if (!Number.isFinite(loss)) {
       checkpoint();
       throw new UserError(`pretraining diverged at step ${step} (loss ${loss}, gradient norm ${gradNorm}); lower training.lr or raise warmupSteps, then resume or start over`);
