@@ -5,6 +5,7 @@
  * teaching-vit.json, 64 pairs = 128 photos and captions, experiments/teaching-clip.pretrain.json's
  * training block), on seeded random pixels and the SAME token ids the PyTorch peer gets
  * (pytorch.ts case 'pretrain'). Pairs per second = photos per step / median step time after warm-up.
+ * The recipe's facial-hair head (one [128, 1] product per step) is left out of both sides.
  */
 import { loadClipConfig } from '../clip/config.ts';
 import { SOT, EOT, ClipTokenizer } from '../clip/tokenizer.ts';

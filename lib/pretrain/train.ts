@@ -10,7 +10,8 @@
  * on matrices only (gains, biases, 1-D embeddings and the logit scale are not decayed, open_clip's
  * `exclude` rule), linear warm-up then cosine to minLr, global gradient-norm clipping, a learnable
  * logit scale initialised at ln(1/0.07) and clamped at ln(100) after every step (CLIP).
- * The loss is loss.ts's multi-positive CLIP loss over the batch of batches.ts.
+ * The loss is loss.ts's multi-positive CLIP loss over the batch of batches.ts, plus what the recipe
+ * weighs: the same-person photo term and the facial-hair head (both loss.ts).
  *
  * Same seed on the same machine and library builds → the same weights: batches, captions and
  * shifts are functions of (seed, step), and a resumed run restores weights, moments and step
