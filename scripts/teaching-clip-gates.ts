@@ -1,9 +1,8 @@
 /**
  * The gates the teaching CLIP passes before it ships (issue 10), measured in one run and written to
  * <model dir>/gates.json (MODEL_CARD.md quotes it):
- *   1. zero-shot attributes on held-out people   ← <model dir>/pretrain-report.json (final, fp16 weights);
- *      facial hair broken down by style, measured here on the same held-out photos when the
- *      pretraining corpus is in its cache (experiments/teaching-clip.pretrain.json's corpus.dir)
+ *   1. zero-shot attributes on held-out people   ← <model dir>/pretrain-report.json (final, fp16 weights;
+ *      facial hair with its breakdown by style, the attribute's `groups`)
  *   2. verification on the demo set's people vs face-api and Human, same pairs, this run;
  *      near-twin TAR at FAR 1e-2                 ← pretrain-report.json
  *   3. the paper's protocol on the demo set: zero-shot by name, then the text-tower finetune
@@ -21,16 +20,9 @@ import { demoVerification } from '../lib/experiment/teaching-gates.ts';
 import { loadOrSynth, datasetPath } from '../lib/services/stages.ts';
 import { readRunMetrics } from '../lib/report/read-metrics.ts';
 import type { RunMetrics } from '../lib/report/run-metrics.ts';
+import type { AttributeResult } from '../lib/pretrain/evaluate.ts';
 import { writeJsonAtomic } from '../lib/util/fs-atomic.ts';
 import { repoRoot } from '../lib/util/paths.ts';
-import { existsSync } from 'node:fs';
-import { ClipModel } from '../lib/clip/model.ts';
-import { ClipTokenizer } from '../lib/clip/tokenizer.ts';
-import { resolveLocalModel } from '../lib/models/registry.ts';
-import { ATTRIBUTE_PROBES } from '../lib/pretrain/captions.ts';
-import { loadCorpus } from '../lib/pretrain/corpus.ts';
-import { attributeAccuracy, probeClassifier } from '../lib/pretrain/evaluate.ts';
-import { setFeatures } from '../lib/pretrain/heldout.ts';
 
 const modelDir = resolve(process.argv[2] ?? join(repoRoot, 'models', 'teaching-clip'));
 const experiment = resolve(process.argv[3] ?? join(repoRoot, 'experiments', 'demo.json'));
@@ -39,22 +31,6 @@ await initTf();
 
 const rel = (p: string) => relative(repoRoot, p) || '.';
 const report = JSON.parse(readFileSync(join(modelDir, 'pretrain-report.json'), 'utf8'));
-
-/** Gate 1's facial hair per style on the held-out photos (the corpus the report's recipe names, when cached). */
-function facialHairByStyle(): { corpus: string; accuracy: number; groups: { group: string; n: number; right: number }[] } | { skipped: string } {
-  const corpusDir = resolve(repoRoot, 'experiments', report.config.corpus.dir);
-  if (!existsSync(join(corpusDir, 'corpus.json'))) return { skipped: `no corpus in ${rel(corpusDir)} (clipface pretrain builds it)` };
-  const corpus = loadCorpus(corpusDir);
-  const files = resolveLocalModel(modelDir);
-  const model = ClipModel.load(files.configPath, files.weightsPath);
-  try {
-    const m = corpus.manifest, held = setFeatures(model, corpus, 'heldout');
-    const truth = held.images.map((k) => ({ traits: m.identities[m.images[k]!.identity]!.traits, facts: m.images[k]!.facts }));
-    const probe = ATTRIBUTE_PROBES.find((p) => p.name === 'facial hair (men)')!;
-    const r = attributeAccuracy(held.feats, model.cfg.embedDim, truth, probe, probeClassifier(model, ClipTokenizer.load(), probe));
-    return { corpus: rel(corpusDir), accuracy: r.accuracy, groups: r.groups ?? [] };
-  } finally { model.dispose(); }
-}
 
 const { config, baseDir } = loadExperiment(experiment, []);
 await loadOrSynth(config, baseDir, say);
@@ -70,15 +46,15 @@ const ftDir = await runExperiment(experiment, { sets: ['name=gate-finetune'], qu
 const zs = metrics(zsDir), ft = metrics(ftDir);
 const row = (m: RunMetrics) => ({ closedSet: m.closedSet.accuracy, deployment: m.deployment ? { tp: m.deployment.tp, fn: m.deployment.fn, fp: m.deployment.fp, tn: m.deployment.tn, accuracy: m.deployment.accuracy, fpr: m.deployment.fpr, fnr: m.deployment.fnr } : null });
 
-const byStyle = facialHairByStyle();
-const attrs = report.final.attributes as { name: string; accuracy: number; chance: number; majority: number; n: number; labels: string[] }[];
+const attrs = report.final.attributes as AttributeResult[];
+const facialHair = attrs.find((a) => a.groups);
 const binary = attrs.filter((a) => a.labels.length === 2);
 const bestFace = Math.max(...verif.faces.map((f) => f.auc));
 verif.dataset = rel(verif.dataset);
 verif.clip.model = rel(verif.clip.model);
 const gates = {
   model: rel(modelDir), weightsSha256: report.weights.sha256, measuredAt: new Date().toISOString(),
-  gate1: { attributes: attrs, binaryAtLeast90: binary.every((a) => a.accuracy >= 0.9), facialHairByStyle: byStyle },
+  gate1: { attributes: attrs, binaryAtLeast90: binary.every((a) => a.accuracy >= 0.9) },
   gate2: {
     demo: verif, clipAuc: verif.clip.auc, bestFaceDescriptorAuc: bestFace,
     pass: verif.clip.auc >= 0.98 && verif.clip.auc > bestFace,
@@ -89,7 +65,7 @@ const gates = {
 };
 writeJsonAtomic(join(modelDir, 'gates.json'), gates);
 say(`gate 1: ${attrs.map((a) => `${a.name} ${(100 * a.accuracy).toFixed(1)}% (chance ${(100 * a.chance).toFixed(0)}%, majority ${(100 * a.majority).toFixed(0)}%)`).join('; ')}`);
-if ('groups' in byStyle) say(`gate 1, facial hair by style (${(100 * byStyle.accuracy).toFixed(1)}%): ${byStyle.groups.map((g) => `${g.group} ${g.right}/${g.n}`).join(', ')}`);
+if (facialHair) say(`gate 1, ${facialHair.name} by style (${(100 * facialHair.accuracy).toFixed(1)}%): ${facialHair.groups!.map((g) => `${g.group} ${g.right}/${g.n}`).join(', ')}`);
 say(`gate 2: demo AUC ${verif.clip.auc.toFixed(4)} vs best face descriptor ${bestFace.toFixed(4)}; near-twin TAR@FAR1e-2 ${report.final.hard.tar[0].tar.toFixed(3)} (twins only ${report.final.hard.twinsOnly.tar[0].tar.toFixed(3)})`);
 say(`gate 3: zero-shot by name ${(100 * (zs.closedSet.accuracy ?? NaN)).toFixed(1)}%; after finetune ${(100 * (ft.closedSet.accuracy ?? NaN)).toFixed(1)}%; deployment ${ft.deployment ? `TP ${ft.deployment.tp} FN ${ft.deployment.fn} FP ${ft.deployment.fp} TN ${ft.deployment.tn}` : 'none'}`);
 say(`gate 4: ${(report.trainSeconds / 60).toFixed(1)} min`);

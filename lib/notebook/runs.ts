@@ -6,8 +6,8 @@
  * Reuse is sound because a run folder is keyed by the hash of its resolved config and a run's
  * numbers depend only on that config and the code (metrics.json holds nothing time-dependent).
  */
-import { changedWeights, readRunStatus } from '../report/run-status.ts';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { currentFinishedStatus } from '../report/run-status.ts';
+import { existsSync, readdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { configHash, loadExperiment, type ExperimentConfig } from '../experiment/config.ts';
 import { repoRoot } from '../util/paths.ts';
@@ -39,8 +39,8 @@ function resultsRoot(cfg: ExperimentConfig): string {
 
 /** When a run finished, if it did, with the weights that are there now (report/run-status.ts). */
 function finishedAt(dir: string): string | undefined {
-  const s = readRunStatus(dir);
-  return s?.state === 'finished' && changedWeights(s) === undefined ? s.at ?? '' : undefined;
+  const s = currentFinishedStatus(dir);
+  return s ? s.at ?? '' : undefined;
 }
 
 /** The most recently finished run of exactly this resolved config, made with the current weights, if any. */

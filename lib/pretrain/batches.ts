@@ -129,13 +129,15 @@ export function makeBatch(corpus: Corpus, tok: ClipTokenizer, pairs: [number, nu
   const n = images.length, cols = n + negs.length;
   const claims: CaptionClaims[] = [...caps.map((c) => c.claims), ...negs.map((g) => g.claims)];
   const positives = new Float32Array(n * cols);
-  for (let i = 0; i < n; i++) for (let j = 0; j < cols; j++) {
-    const facts = m.images[images[i]!]!.facts;
-    const textId = j < n ? ids[j]! : ids[negs[j - n]!.owner]!;
-    if (j >= n && negs[j - n]!.owner === i) continue;
-    const same = j < n && ids[i] === textId && (i === j || agrees(facts, claims[j]!));
-    // another person's photo is a positive too when the (short) caption is true of it; so is any photo a negative is true of
-    if (same || ((j >= n || ids[i] !== textId) && describes(m.identities[ids[i]!]!.traits, facts, claims[j]!))) positives[i * cols + j] = 1;
+  for (let i = 0; i < n; i++) {
+    const facts = m.images[images[i]!]!.facts, traits = m.identities[ids[i]!]!.traits;
+    for (let j = 0; j < cols; j++) {
+      const textId = j < n ? ids[j]! : ids[negs[j - n]!.owner]!;
+      if (j >= n && negs[j - n]!.owner === i) continue;
+      const same = j < n && ids[i] === textId && (i === j || agrees(facts, claims[j]!));
+      // another person's photo is a positive too when the (short) caption is true of it; so is any photo a negative is true of
+      if (same || ((j >= n || ids[i] !== textId) && describes(traits, facts, claims[j]!))) positives[i * cols + j] = 1;
+    }
   }
   const captions = caps.map((c) => c.text);
   const negatives = negs.map((g) => g.text);

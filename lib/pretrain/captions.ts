@@ -282,6 +282,8 @@ export function renderCaption(d: CaptionDraft): string {
   return ps.length ? `${head}${ns.length ? ',' : ''} ${ps.join(', ')}` : head;
 }
 
+const STYLES_LONGEST_FIRST = FACIAL_HAIR_FAMILIES.map((f) => f[1]).sort((a, b) => b.length - a.length);
+
 /**
  * A man's facial-hair style without its variant word or extras ("thin goatee and mustache" →
  * "goatee"), "clean-shaven" for none: how the zero-shot facial-hair gate is broken down. A
@@ -292,7 +294,7 @@ export function facialHairStyle(t: IdentityTraits): string | undefined {
   if (t.gender !== 'man') return undefined;
   if (!t.facialHair) return 'clean-shaven';
   const main = t.facialHair.split(' and ')[0]!;
-  return [...FACIAL_HAIR_FAMILIES.map((f) => f[1])].sort((a, b) => b.length - a.length).find((w) => main.endsWith(w)) ?? main;
+  return STYLES_LONGEST_FIRST.find((w) => main.endsWith(w)) ?? main;
 }
 
 /** The noun phrase a man's facial hair takes in captions ("a neat goatee"), or undefined for none. */
@@ -311,10 +313,7 @@ export function facialHairNegative(t: IdentityTraits, d: CaptionDraft, claims: C
   const own = facialHairNoun(t.facialHair) ?? 'clean-shaven';
   const k = d.ident.findIndex((x) => x[0] === own);
   if (k < 0) return undefined;
-  let swap: [string, boolean] = ['clean-shaven', false];
-  if (!t.facialHair) {
-    swap = [pool[Math.floor(rng() * pool.length)]!, true];
-  }
+  const swap: [string, boolean] = t.facialHair ? ['clean-shaven', false] : [pool[Math.floor(rng() * pool.length)]!, true];
   const ident = d.ident.map((x, i) => (i === k ? swap : x));
   return { text: renderCaption({ ...d, ident }), claims: { ...claims, phrases: ident.map((x) => x[0]) } };
 }

@@ -45,8 +45,10 @@ export function changedWeights(s: RunStatus): string | undefined {
   return undefined;
 }
 
-/** Finished, and made with the weights that are there now: safe to reuse. */
-export function isCurrentFinishedRun(dir: string): boolean {
+/** The status of a run that finished with the weights that are there now (safe to reuse), else undefined. */
+export function currentFinishedStatus(dir: string): RunStatus | undefined {
   const s = readRunStatus(dir);
-  return s?.state === 'finished' && changedWeights(s) === undefined;
+  return s?.state === 'finished' && changedWeights(s) === undefined ? s : undefined;
 }
+
+export const isCurrentFinishedRun = (dir: string): boolean => currentFinishedStatus(dir) !== undefined;
